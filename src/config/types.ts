@@ -1,0 +1,62 @@
+/** The VM configuration model: what one `<configdir>/<dir>/config` file means. */
+
+/** One VM, with every default applied and every path absolute. */
+export interface VmConfig {
+  /** The VM name: the `name` key, or the top-level key of the config file. */
+  name: string;
+  /** The config file this VM was read from (absolute). */
+  file: string;
+  /** The directory holding that file (absolute). */
+  dir: string;
+  /** The bhyve config file (absolute; a relative `configfile` is relative to `dir`). */
+  configfile: string;
+  /** Where hook scripts live (absolute; default `dir`). */
+  scriptpath: string;
+  os?: string;
+  osversion?: string;
+  owner?: string;
+  group?: string;
+  description?: string;
+  /** Automatic restarts allowed within `maxrestarttime` (default 3). */
+  maxrestart: number;
+  /** The restart window, in seconds (default 30). */
+  maxrestarttime: number;
+  bootrom?: string;
+  generateAcpiTables?: boolean;
+  vmexitOnHalt?: boolean;
+  /** Guest memory in MiB. */
+  memoryMiB?: number;
+  cpus?: number;
+  sockets?: number;
+  cores?: number;
+  threads?: number;
+  autostart: boolean;
+  /** Lower starts first; equal orders start in parallel; shutdown runs in reverse. Default 0. */
+  startorder: number;
+  /** Seconds to wait after this VM is running before the next order starts. Default 0. */
+  startdelay: number;
+  /** Seconds a guest gets to power off after SIGTERM before the force. Default 60. */
+  stoptimeout: number;
+  /** Seconds a hook script may run. Default 120. */
+  hooktimeout: number;
+}
+
+export type ProblemSeverity = 'error' | 'warning';
+
+/** A problem found while loading configs, printed as `file:line:column: message`. */
+export interface ConfigProblem {
+  severity: ProblemSeverity;
+  file: string;
+  line: number;
+  column: number;
+  message: string;
+  /** The VM the problem belongs to, when it is known. */
+  vm?: string;
+}
+
+export interface ConfigDirLoad {
+  /** VMs that loaded without errors (they may have warnings). */
+  vms: VmConfig[];
+  /** Every problem, errors and warnings, in file order. */
+  problems: ConfigProblem[];
+}

@@ -1,0 +1,66 @@
+/**
+ * The contract between the registry (src/daemon) and a VM worker (workers/).
+ *
+ * A worker is one detached Node process per active VM, started by the registry as
+ *   node <dist>/workers/main.js <spec.json path>
+ * It listens on `<rundir>/<vm>.sock`, where the registry (or a restarted one) reaches it with
+ * Comlink (src/rpc). It writes `<rundir>/<vm>.worker.json` (WorkerRecord) so that a new registry
+ * can find it, and removes both when it exits.
+ */
+import type { VmConfig } from '../src/config/types.js';
+import type { BhyveExit, VmEvent, VmStatus } from '../src/protocol/types.js';
+
+/** Everything a worker needs to run one VM; the registry writes it as JSON for the worker. */
+export interface WorkerSpec {
+  vm: VmConfig;
+  rundir: string;
+  logdir: string;
+  bhyve: string;
+  bhyvectl: string;
+  verbose: boolean;
+  /** Set when the registry hands over a bhyve whose worker died: watch this pid, do not launch. */
+  adoptPid?: number;
+  /** Restart history (epoch ms of automatic restarts) carried over from a previous worker. */
+  restartHistory?: number[];
+}
+
+/** What a worker leaves in `<rundir>/<vm>.worker.json` while it lives. */
+export interface WorkerRecord {
+  vm: string;
+  workerPid: number;
+  bhyvePid: number | null;
+  socket: string;
+  startedAt: string;
+}
+
+/** The outcome of a command, once the VM has settled. */
+export interface CommandOutcome {
+  ok: boolean;
+  status: VmStatus;
+  /** Why it failed, in words for a person. */
+  error?: string;
+}
+
+/** The object a worker exposes with Comlink. Every method is async on the caller's side. */
+export interface WorkerApi {
+  status(): VmStatus;
+  /** Resolves when the VM is running (ok) or has failed. */
+  start(): Promise<CommandOutcome>;
+  /** Resolves when the VM is stopped. `reason` is 'stop' or 'shutdown'. */
+  stop(reason?: 'stop' | 'shutdown'): Promise<CommandOutcome>;
+  restart(): Promise<CommandOutcome>;
+  failreset(): Promise<CommandOutcome>;
+  /** A new config from a reload: applies at once when stopped, at the next start otherwise. */
+  updateConfig(vm: VmConfig): void;
+  /** Reopen the VM log (log rotation; the registry forwards SIGHUP). */
+  reopenLog(): void;
+  /**
+   * Events since `afterSeq`, waiting up to `waitMs` for at least one (a long poll: Comlink cannot
+   * pass callbacks over a socket). Returns the events and the sequence number to ask from next.
+   */
+  events(afterSeq: number, waitMs: number): Promise<{ seq: number; events: VmEvent[] }>;
+  /** Exit the worker once the VM is stopped or failed; refuses (false) while bhyve runs. */
+  release(): boolean;
+}
+
+export type { BhyveExit };
