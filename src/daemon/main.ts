@@ -1,0 +1,25 @@
+/** vmstated(8): the entry point. Parses the command line, then checks, daemonizes or serves. */
+import { EX_USAGE, HELP, USAGE, UsageError, parseOptions } from './options.js';
+import type { DaemonOptions } from './options.js';
+
+/** Runs vmstated with `argv` (without node and the script) and resolves to its exit status. */
+export async function main(argv: readonly string[]): Promise<number> {
+  let options: DaemonOptions;
+  try {
+    options = parseOptions(argv);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(`${err.message}\n${USAGE}`);
+    return EX_USAGE;
+  }
+  if (options.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  if (options.checkOnly) {
+    const { checkConfigs } = await import('./check.js');
+    return checkConfigs(options.configdir);
+  }
+  const { run } = await import('./run.js');
+  return run(options, argv);
+}
