@@ -125,3 +125,14 @@ export interface EventLine {
   v: typeof PROTOCOL_VERSION;
   event: VmEvent;
 }
+
+/**
+ * A partial result of a streaming request (e.g. `logs` with `follow`): same id
+ * as the request, `data` instead of `ok`. The stream ends with the request's
+ * ordinary reply (ok or error). Clients pass `data` to the caller as it comes.
+ */
+export interface ReplyData<T = unknown> {
+  v: typeof PROTOCOL_VERSION;
+  id: string | number;
+  data: T;
+}
