@@ -1,0 +1,29 @@
+import { Args } from '@oclif/core';
+import { describe } from '../src/cli/base-command.js';
+import { VmActionCommand } from '../src/cli/vm-action-command.js';
+
+export default class Restart extends VmActionCommand {
+  static override summary = 'Restart VMs (graceful stop, then start) and wait until they run again.';
+  static override description = describe(
+    'Stops bhyve as stop does (without running stop_storage/stop_network), relaunches it and goes ' +
+      'through restarting and restarted back to running. Such restarts do not count in the restart window. ' +
+      'Exits 1 if any VM failed.',
+  );
+  static override examples = [
+    '<%= config.bin %> restart web',
+    '<%= config.bin %> restart --no-wait web db',
+  ];
+  static override args = {
+    vm: Args.string({ description: 'The VM(s) to restart; several are handled in parallel.', required: true }),
+  };
+  // Several VMs: oclif copies only own static properties, so strict must be set here.
+  static override strict = false;
+  static override flags = VmActionCommand.waitFlags;
+
+  protected readonly action = 'restart';
+
+  async run(): Promise<void> {
+    const { argv, flags } = await this.parse(Restart);
+    await this.runAction(argv, flags);
+  }
+}

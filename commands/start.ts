@@ -1,0 +1,31 @@
+import { Args } from '@oclif/core';
+import { describe } from '../src/cli/base-command.js';
+import { VmActionCommand } from '../src/cli/vm-action-command.js';
+
+export default class Start extends VmActionCommand {
+  static override summary = 'Start VMs and wait until they run.';
+  static override description = describe(
+    'Runs start_network, start_storage, launches bhyve and reaches running. Without --no-wait the ' +
+      'command waits until every VM is running or has failed, and exits 1 if any failed, naming the reason. ' +
+      'On a terminal every transition and hook result is shown as it happens.',
+  );
+  static override examples = [
+    '<%= config.bin %> start web',
+    '<%= config.bin %> start web db mail',
+    '<%= config.bin %> start --no-wait web',
+    '<%= config.bin %> -s /tmp/vmstated.sock --json start web',
+  ];
+  static override args = {
+    vm: Args.string({ description: 'The VM(s) to start; several are handled in parallel.', required: true }),
+  };
+  // Several VMs: oclif copies only own static properties, so strict must be set here.
+  static override strict = false;
+  static override flags = VmActionCommand.waitFlags;
+
+  protected readonly action = 'start';
+
+  async run(): Promise<void> {
+    const { argv, flags } = await this.parse(Start);
+    await this.runAction(argv, flags);
+  }
+}

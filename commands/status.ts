@@ -1,0 +1,62 @@
+import { Args } from '@oclif/core';
+import type { ConfigProblem } from '../src/config/types.js';
+import type { VmStatus } from '../src/protocol/types.js';
+import { ControlCommand, describe, failure, isControlError, type DaemonConnection } from '../src/cli/base-command.js';
+import { EXIT } from '../src/cli/exit-codes.js';
+
+export default class Status extends ControlCommand {
+  static override summary = 'Show the state of every VM (or of one) and any config problems.';
+  static override description = describe(
+    'The table lists NAME STATE PID UPTIME RESTARTS OWNER DESCRIPTION. UPTIME counts from the last state ' +
+      'change while the VM runs; RESTARTS counts the automatic restarts in the current restart window. ' +
+      'Failed VMs are listed below with their failure reason, then the problems found in the VM configs ' +
+      '(file:line:column).',
+    'With --json, the array of status objects from vmstated is printed as it is: name, state, pid, ' +
+      'restarts, lastExit, failureReason, owner, group, description, os, osversion, autostart, since (ISO ' +
+      'time of the last state change), ...',
+  );
+  static override examples = [
+    '<%= config.bin %> status',
+    '<%= config.bin %> status web',
+    '<%= config.bin %> --json status',
+    '<%= config.bin %> -s /tmp/vmstated.sock status',
+  ];
+  static override args = {
+    vm: Args.string({ description: 'Only this VM.', required: false }),
+  };
+
+  async run(): Promise<void> {
+    const { args, flags } = await this.parse(Status);
+    const connection = await this.connect(flags.socket);
+    const vmArgs = args.vm === undefined ? {} : { vm: args.vm };
+    const [vms, problems] = await Promise.all([
+      this.requestStatus(connection, args.vm),
+      flags.json ? Promise.resolve([]) : this.requestProblems(connection, vmArgs),
+    ]);
+    if (flags.json) {
+      this.printJson(vms);
+      return;
+    }
+    const { renderStatus } = await import('../src/cli/status-view.js');
+    process.stdout.write(renderStatus(vms, problems));
+  }
+
+  private async requestStatus(connection: DaemonConnection, vm: string | undefined): Promise<VmStatus[]> {
+    try {
+      return await this.quickRequest<VmStatus[]>(connection, 'status', vm === undefined ? {} : { vm });
+    } catch (error) {
+      if (vm !== undefined && isControlError(error)) throw failure(`${vm}: ${error.message}`, EXIT.FAILED);
+      throw error;
+    }
+  }
+
+  /** Config problems are extra information: a daemon that refuses them does not fail `status`. */
+  private async requestProblems(connection: DaemonConnection, args: Record<string, unknown>): Promise<ConfigProblem[]> {
+    try {
+      return await this.quickRequest<ConfigProblem[]>(connection, 'problems', args);
+    } catch (error) {
+      if (isControlError(error)) return [];
+      throw error;
+    }
+  }
+}

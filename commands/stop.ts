@@ -1,0 +1,30 @@
+import { Args } from '@oclif/core';
+import { describe } from '../src/cli/base-command.js';
+import { VmActionCommand } from '../src/cli/vm-action-command.js';
+
+export default class Stop extends VmActionCommand {
+  static override summary = 'Stop VMs and wait until they are stopped.';
+  static override description = describe(
+    'Asks each guest to power off (ACPI, SIGTERM to bhyve); after the VM\'s stoptimeout the power-off is ' +
+      'forced, then bhyve is killed. On a terminal the time left before the force is shown. Then ' +
+      'stop_storage and stop_network run. Exits 1 if any VM failed to stop cleanly.',
+  );
+  static override examples = [
+    '<%= config.bin %> stop web',
+    '<%= config.bin %> stop web db',
+    '<%= config.bin %> stop --no-wait web',
+  ];
+  static override args = {
+    vm: Args.string({ description: 'The VM(s) to stop; several are handled in parallel.', required: true }),
+  };
+  // Several VMs: oclif copies only own static properties, so strict must be set here.
+  static override strict = false;
+  static override flags = VmActionCommand.waitFlags;
+
+  protected readonly action = 'stop';
+
+  async run(): Promise<void> {
+    const { argv, flags } = await this.parse(Stop);
+    await this.runAction(argv, flags);
+  }
+}

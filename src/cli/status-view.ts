@@ -1,0 +1,56 @@
+/** The text form of `vmstatedctl status`: the VM table, then failures and config problems. */
+import type { ConfigProblem } from '../config/types.js';
+import type { VmStatus } from '../protocol/types.js';
+import { formatDuration, formatTable } from './format.js';
+
+export const STATUS_HEADERS = ['NAME', 'STATE', 'PID', 'UPTIME', 'RESTARTS', 'OWNER', 'DESCRIPTION'] as const;
+
+function uptime(vm: VmStatus, nowMs: number): string {
+  if (vm.state !== 'running') return '-';
+  const since = Date.parse(vm.since);
+  return Number.isNaN(since) ? '-' : formatDuration((nowMs - since) / 1000);
+}
+
+function owner(vm: VmStatus): string {
+  if (vm.owner && vm.group) return `${vm.owner}:${vm.group}`;
+  return vm.owner ?? (vm.group ? `:${vm.group}` : '-');
+}
+
+export function statusRow(vm: VmStatus, nowMs: number): string[] {
+  return [
+    vm.name,
+    vm.state,
+    vm.pid === null ? '-' : String(vm.pid),
+    uptime(vm, nowMs),
+    String(vm.restarts),
+    owner(vm),
+    vm.description ?? '',
+  ];
+}
+
+export function formatProblem(problem: ConfigProblem): string {
+  return `${problem.file}:${problem.line}:${problem.column}: ${problem.severity}: ${problem.message}`;
+}
+
+/** Lines that explain a VM's state when the table alone does not: why it failed, pending config. */
+function notes(vms: readonly VmStatus[]): string[] {
+  const lines: string[] = [];
+  for (const vm of vms) {
+    if (vm.state === 'failed') {
+      const exit = vm.lastExit ? ` (bhyve last exit: ${vm.lastExit.meaning})` : '';
+      lines.push(`${vm.name}: failed: ${vm.failureReason ?? 'no reason recorded'}${exit}`);
+    }
+    if (vm.configPending) lines.push(`${vm.name}: its config changed; the change applies at the next start`);
+  }
+  return lines;
+}
+
+export function renderStatus(vms: readonly VmStatus[], problems: readonly ConfigProblem[], nowMs = Date.now()): string {
+  const sections = [formatTable(STATUS_HEADERS, vms.map((vm) => statusRow(vm, nowMs)))];
+  const vmNotes = notes(vms);
+  if (vmNotes.length > 0) sections.push(vmNotes.join('\n'));
+  if (problems.length > 0) {
+    sections.push(['Config problems:', ...problems.map((problem) => `  ${formatProblem(problem)}`)].join('\n'));
+  }
+  return sections.join('\n\n') + '\n';
+}

@@ -1,0 +1,47 @@
+/** The shared body of `start`, `stop`, `restart` and `failreset`: `<action> vm...`. */
+import { Flags } from '@oclif/core';
+import { ControlCommand, failure } from './base-command.js';
+import { EXIT } from './exit-codes.js';
+import type { VmAction } from './vm-action.js';
+
+export abstract class VmActionCommand extends ControlCommand {
+
+  
+
+  static waitFlags = {
+    wait: Flags.boolean({
+      summary: 'Wait for the outcome (the default); --no-wait returns once vmstated accepted the request.',
+      default: true,
+      allowNo: true,
+    }),
+  };
+
+  protected abstract readonly action: VmAction;
+
+  protected async runAction(argv: unknown[], flags: { socket: string; json: boolean; wait?: boolean }): Promise<void> {
+    const vms = argv.map(String);
+    if (vms.length === 0) throw failure(`${this.action}: name at least one VM`, EXIT.USAGE);
+    const unknownFlag = vms.find((vm) => vm.startsWith('-'));
+    if (unknownFlag !== undefined) throw failure(`${this.action}: unknown flag ${unknownFlag}`, EXIT.USAGE);
+    const wait = flags.wait ?? true;
+    const { runVmAction, successLine, followEvents } = await import('./vm-action.js');
+    const connection = await this.connect(flags.socket);
+
+    const live = wait && !flags.json && this.action !== 'failreset' && process.stdout.isTTY === true;
+    let display: import('./progress.js').ProgressDisplay | undefined;
+    if (live) {
+      const { ProgressDisplay } = await import('./progress.js');
+      const progress = new ProgressDisplay(new Set(vms));
+      display = progress;
+      followEvents(await this.connect(flags.socket), (event) => progress.onEvent(event));
+    }
+
+    const outcomes = await runVmAction(connection, this.action, vms, wait).finally(() => display?.stop());
+    if (flags.json) this.printJson(outcomes);
+    for (const outcome of outcomes) {
+      if (!outcome.ok) this.reportVmError(outcome.vm, outcome.error ?? `${this.action} failed`);
+      else if (!flags.json) process.stdout.write(successLine(this.action, outcome, wait) + '\n');
+    }
+    if (outcomes.some((outcome) => !outcome.ok)) this.exit(EXIT.FAILED);
+  }
+}

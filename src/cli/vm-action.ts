@@ -1,0 +1,83 @@
+/**
+ * start / stop / restart / failreset for several VMs at once: one request per VM, all in flight
+ * together on one connection, each waiting for its outcome unless told not to.
+ */
+import type { VmEvent, VmState, VmStatus } from '../protocol/types.js';
+import { errorMessage, isControlError, isUnreachable, type DaemonConnection } from './base-command.js';
+
+export type VmAction = 'start' | 'stop' | 'restart' | 'failreset';
+
+export interface ActionOutcome {
+  vm: string;
+  ok: boolean;
+  /** The VM's state when the reply came, when the reply said. */
+  state: VmState | null;
+  /** Why it failed, in words for a person. */
+  error: string | null;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function statusOf(result: unknown): Partial<VmStatus> | null {
+  if (!isObject(result)) return null;
+  if (isObject(result.status)) return result.status as Partial<VmStatus>;
+  return typeof result.state === 'string' ? (result as Partial<VmStatus>) : null;
+}
+
+/**
+ * Reads a successful reply. It may be a command outcome `{ok, status, error}` or a bare VmStatus;
+ * either way a VM that ended `failed` (other than by failreset) counts as a failure.
+ */
+export function interpretResult(vm: string, action: VmAction, result: unknown): ActionOutcome {
+  const status = statusOf(result);
+  const state = (status?.state as VmState | undefined) ?? null;
+  const reportedOk = isObject(result) && typeof result.ok === 'boolean' ? result.ok : true;
+  const reportedError = isObject(result) && typeof result.error === 'string' ? result.error : null;
+  const endedFailed = state === 'failed' && action !== 'failreset';
+  if (reportedOk && !endedFailed) return { vm, ok: true, state, error: null };
+  const reason = reportedError ?? status?.failureReason ?? `${action} failed`;
+  return { vm, ok: false, state, error: reason };
+}
+
+export function requestArgs(action: VmAction, vm: string, wait: boolean): Record<string, unknown> {
+  return action === 'failreset' ? { vm } : { vm, wait };
+}
+
+/**
+ * Sends the action for every VM and collects the outcomes, in the order of `vms`. A refused or
+ * failed action is an outcome; losing the daemon is thrown (after every request settled).
+ */
+export async function runVmAction(
+  connection: DaemonConnection,
+  action: VmAction,
+  vms: readonly string[],
+  wait: boolean,
+): Promise<ActionOutcome[]> {
+  const settled = await Promise.allSettled(
+    vms.map((vm) => connection.request<unknown>(action, requestArgs(action, vm, wait))),
+  );
+  const lost = settled.find((entry) => entry.status === 'rejected' && isUnreachable(entry.reason));
+  if (lost?.status === 'rejected') throw lost.reason;
+  return settled.map((entry, index) => {
+    const vm = vms[index]!;
+    if (entry.status === 'fulfilled') return interpretResult(vm, action, entry.value);
+    const reason: unknown = entry.reason;
+    if (isControlError(reason)) return { vm, ok: false, state: null, error: reason.message };
+    throw reason;
+  });
+}
+
+/** The line printed on stdout for a VM whose action succeeded. */
+export function successLine(action: VmAction, outcome: ActionOutcome, waited: boolean): string {
+  if (!waited && action !== 'failreset') return `${outcome.vm}: ${action} requested`;
+  return `${outcome.vm}: ${outcome.state ?? 'done'}`;
+}
+
+/** Subscribes to events on a second connection; errors only cost the live display. */
+export function followEvents(connection: DaemonConnection, onEvent: (event: VmEvent) => void): void {
+  connection.events(onEvent).catch((error: unknown) => {
+    process.stderr.write(`vmstatedctl: no live progress: ${errorMessage(error)}\n`);
+  });
+}
