@@ -47,6 +47,7 @@ export type ProblemSeverity = 'error' | 'warning';
 export interface ConfigProblem {
   severity: ProblemSeverity;
   file: string;
+  /** 1-based; 0 when the problem concerns the whole file (it cannot be read, a hook script). */
   line: number;
   column: number;
   message: string;
@@ -58,5 +59,16 @@ export interface ConfigDirLoad {
   /** VMs that loaded without errors (they may have warnings). */
   vms: VmConfig[];
   /** Every problem, errors and warnings, in file order. */
+  problems: ConfigProblem[];
+  /** Config files that define no usable VM (they have errors), with the VM name when it is known. */
+  rejected?: RejectedVm[];
+}
+
+/** A config file that was not loaded because of its errors. */
+export interface RejectedVm {
+  file: string;
+  /** The VM name, when the file got far enough to tell. */
+  name?: string;
+  /** Its problems (errors and warnings), also listed in `ConfigDirLoad.problems`. */
   problems: ConfigProblem[];
 }

@@ -1,0 +1,58 @@
+/** Collecting config problems with their positions. */
+import type { UclNode } from '../ucl/types.js';
+import type { ConfigProblem, ProblemSeverity } from './types.js';
+
+/** A place in a config file. `file` is absent when it is the file being read. */
+export interface Position {
+  file?: string;
+  line: number;
+  column: number;
+}
+
+/** The problems of one config file. */
+export class ProblemList {
+  readonly items: ConfigProblem[] = [];
+  /** The VM name, once known; stamped on every problem when the file is done. */
+  vm?: string;
+
+  constructor(readonly file: string) {}
+
+  error(at: Position, message: string): void {
+    this.add('error', at, message);
+  }
+
+  warn(at: Position, message: string): void {
+    this.add('warning', at, message);
+  }
+
+  get errorCount(): number {
+    return this.items.filter((p) => p.severity === 'error').length;
+  }
+
+  /** The problems in source order, each tagged with the VM name when it is known. */
+  finish(): ConfigProblem[] {
+    const vm = this.vm;
+    const fileOrder = new Map<string, number>([[this.file, 0]]);
+    for (const p of this.items) if (!fileOrder.has(p.file)) fileOrder.set(p.file, fileOrder.size);
+    const rank = (p: ConfigProblem): number => fileOrder.get(p.file) ?? 0;
+    const sorted = [...this.items].sort((a, b) => rank(a) - rank(b) || a.line - b.line || a.column - b.column);
+    return vm === undefined ? sorted : sorted.map((p) => ({ ...p, vm }));
+  }
+
+  private add(severity: ProblemSeverity, at: Position, message: string): void {
+    this.items.push({ severity, file: at.file ?? this.file, line: at.line, column: at.column, message });
+  }
+}
+
+/** Where a value stands. */
+export function valuePosition(node: UclNode): Position {
+  return { file: node.file, line: node.line, column: node.column };
+}
+
+/** Where the key of an object member stands (the value's position when it has no key). */
+export function keyPosition(node: UclNode): Position {
+  return node.key ? { file: node.file, line: node.key.line, column: node.key.column } : valuePosition(node);
+}
+
+/** The whole file (it cannot be read, or it is not a position in it). */
+export const WHOLE_FILE: Position = { line: 0, column: 0 };
