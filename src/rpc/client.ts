@@ -1,0 +1,74 @@
+/** Calling an object exposed with Comlink on a Unix socket (the registry side). */
+import net from 'node:net';
+import * as Comlink from 'comlink';
+import type { WorkerApi } from '../../workers/api.js';
+import { socketEndpoint, type SocketEndpoint } from './socket-endpoint.js';
+
+export interface RemoteConnection<T> {
+  /** Every call rejects once the connection is lost, instead of waiting forever. */
+  api: Comlink.Remote<T>;
+  /** The endpoint, e.g. to `Comlink.expose` an object of our own to the peer on the same socket. */
+  endpoint: SocketEndpoint;
+  close(): void;
+  /** Called once when the connection ends (closed by either side, or lost). */
+  onClose(callback: () => void): void;
+  isClosed(): boolean;
+}
+
+export class ConnectionLostError extends Error {
+  constructor(socketPath: string) {
+    super(`connection to ${socketPath} lost`);
+    this.name = 'ConnectionLostError';
+  }
+}
+
+/** Connect to `socketPath`, giving up after `timeoutMs`. */
+export function connectSocket(socketPath: string, timeoutMs: number): Promise<SocketEndpoint> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(socketPath);
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`${socketPath}: no answer within ${timeoutMs} ms`));
+    }, timeoutMs);
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      socket.removeAllListeners('error');
+      resolve(socketEndpoint(socket));
+    });
+    socket.once('error', (error) => {
+      clearTimeout(timer);
+      reject(new Error(`${socketPath}: ${error.message}`));
+    });
+  });
+}
+
+/** Wrap an endpoint so that every method call rejects when the connection is lost. */
+export function wrapEndpoint<T>(endpoint: SocketEndpoint, socketPath: string): RemoteConnection<T> {
+  const remote = Comlink.wrap<T>(endpoint) as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
+  const lost = endpoint.closed.then(() => Promise.reject(new ConnectionLostError(socketPath)));
+  lost.catch(() => {}); // observed by each call's race; never an unhandled rejection on its own
+  const api = new Proxy(
+    {},
+    {
+      get(_target, property) {
+        if (typeof property !== 'string' || property === 'then') return undefined;
+        return (...args: unknown[]) => {
+          if (endpoint.isClosed()) return Promise.reject(new ConnectionLostError(socketPath));
+          return Promise.race([remote[property](...args), lost]);
+        };
+      },
+    },
+  ) as Comlink.Remote<T>;
+  return {
+    api,
+    endpoint,
+    close: () => endpoint.close(),
+    onClose: (callback) => void endpoint.closed.then(callback),
+    isClosed: () => endpoint.isClosed(),
+  };
+}
+
+/** Connect to a VM worker's socket (`<rundir>/<vm>.sock`). */
+export async function connectWorker(socketPath: string, timeoutMs: number): Promise<RemoteConnection<WorkerApi>> {
+  return wrapEndpoint<WorkerApi>(await connectSocket(socketPath, timeoutMs), socketPath);
+}

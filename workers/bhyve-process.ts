@@ -1,0 +1,95 @@
+/**
+ * The bhyve process: launched as our own child (so we read its real exit status), or adopted from
+ * a worker that died (then only watched, and its exit status is unknown).
+ */
+import { spawn } from 'node:child_process';
+import type { BhyveExit } from '../src/protocol/types.js';
+import { UNKNOWN_EXIT, describeExit } from './bhyve-exit.js';
+import type { VmLog } from './vm-log.js';
+
+const ADOPTED_POLL_MS = 250;
+
+export interface BhyveProcess {
+  pid: number;
+  argv: string[];
+  /** Resolves once, when bhyve is gone. */
+  exited: Promise<BhyveExit>;
+  isAlive(): boolean;
+  signal(signal: NodeJS.Signals): void;
+}
+
+/**
+ * Start `<bhyve> -k <generatedFile> <name>` with stdin from /dev/null and its output piped into
+ * the VM log: bhyve never shares the worker's own descriptors. Rejects when it cannot be started.
+ */
+export function launchBhyve(bhyve: string, generatedFile: string, name: string, log: VmLog): Promise<BhyveProcess> {
+  const argv = [bhyve, '-k', generatedFile, name];
+  return new Promise((resolve, reject) => {
+    const child = spawn(bhyve, argv.slice(1), {
+      // its own session: a signal meant for the worker's group does not reach the guest,
+      // and bhyve outlives a worker crash (the next worker adopts it)
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let alive = true;
+    const exited = new Promise<BhyveExit>((resolveExit) => {
+      child.once('exit', (code, signal) => {
+        alive = false;
+        resolveExit(describeExit(code, signal));
+      });
+    });
+    child.once('error', (error) => {
+      if (child.pid === undefined) reject(new Error(`cannot launch ${bhyve}: ${error.message}`));
+    });
+    child.once('spawn', () => {
+      const pid = child.pid as number;
+      if (child.stdout) log.follow(child.stdout, `bhyve[${pid}]/stdout`);
+      if (child.stderr) log.follow(child.stderr, `bhyve[${pid}]/stderr`);
+      resolve({
+        pid,
+        argv,
+        exited,
+        isAlive: () => alive,
+        signal: (signal) => {
+          if (alive) child.kill(signal);
+        },
+      });
+    });
+  });
+}
+
+/** Watch a bhyve we did not start (`process.kill(pid, 0)` polls); its exit status is unknown. */
+export function adoptBhyve(pid: number, argv: string[] = []): BhyveProcess {
+  let alive = isProcessAlive(pid);
+  const exited = new Promise<BhyveExit>((resolve) => {
+    const poll = (): void => {
+      alive = isProcessAlive(pid);
+      if (alive) setTimeout(poll, ADOPTED_POLL_MS);
+      else resolve(UNKNOWN_EXIT);
+    };
+    poll();
+  });
+  return {
+    pid,
+    argv,
+    exited,
+    isAlive: () => alive,
+    signal: (signal) => {
+      if (!alive) return;
+      try {
+        process.kill(pid, signal);
+      } catch {
+        // gone in between: the poll will see it
+      }
+    },
+  };
+}
+
+export function isProcessAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

@@ -1,0 +1,414 @@
+/**
+ * One VM's state machine (DESIGN.md section 3). Commands and bhyve exits go through the mailbox
+ * and run one at a time; `status()` and `events()` answer at once, whatever runs.
+ * Every job ends with the VM settled: stopped, running or failed.
+ */
+import type { VmConfig } from '../src/config/types.js';
+import type { BhyveExit, TransitionReason, VmEvent, VmState, VmStatus } from '../src/protocol/types.js';
+import type { CommandOutcome, WorkerApi, WorkerSpec } from './api.js';
+import { classifyExit } from './bhyve-exit.js';
+import { adoptBhyve, launchBhyve, type BhyveProcess } from './bhyve-process.js';
+import { destroyVmInstance } from './bhyvectl.js';
+import { EventFeed } from './event-feed.js';
+import { findHook, runHook, type HookResult } from './hooks.js';
+import { Mailbox } from './mailbox.js';
+import { RestartWindow } from './restart-window.js';
+import { stopBhyve } from './stop-escalation.js';
+import { VmLog } from './vm-log.js';
+
+/** A step of a sequence failed: the VM goes into failure mode for this reason (in words). */
+class SequenceFailure extends Error {}
+
+export interface LifecycleHost {
+  /** Writes `<configfile>.generated` and returns its path. */
+  writeGeneratedConfig(vm: VmConfig): Promise<string>;
+  /** bhyve's pid changed (launch, exit): the worker record follows it. */
+  onBhyvePid(pid: number | null): void;
+  /** `release()` accepted: the worker should exit. */
+  onRelease(): void;
+}
+
+/** Extra fields a worker's status carries beyond VmStatus. */
+export interface WorkerStatus extends VmStatus {
+  /** Set while the VM log cannot be written, in words. */
+  logProblem: string | null;
+}
+
+export class VmLifecycle implements WorkerApi {
+  private vm: VmConfig;
+  private pendingConfig: VmConfig | null = null;
+  private state: VmState = 'stopped';
+  private since = new Date().toISOString();
+  private bhyve: BhyveProcess | null = null;
+  /** The bhyve whose exit a command is handling itself (no automatic restart for it). */
+  private managedExit: BhyveProcess | null = null;
+  private lastExit: BhyveExit | null = null;
+  /** bhyve's pid and exit code in the current run (since the last start), for the hooks. */
+  private runPid: number | null = null;
+  private runExitCode: number | null = null;
+  private failureReason: string | null = null;
+  /** Whether start_network / start_storage ran and their stop_ counterpart has not yet. */
+  private networkUp = false;
+  private storageUp = false;
+  private readonly window: RestartWindow;
+  private readonly mailbox = new Mailbox();
+  private readonly feed = new EventFeed();
+  readonly log: VmLog;
+
+  constructor(
+    private readonly spec: WorkerSpec,
+    private readonly host: LifecycleHost,
+  ) {
+    this.vm = spec.vm;
+    this.window = new RestartWindow(this.vm.maxrestart, this.vm.maxrestarttime, spec.restartHistory);
+    this.log = new VmLog(`${spec.logdir}/${this.vm.name}.log`);
+    this.log.line('vmstated', `worker ${process.pid} started for VM ${this.vm.name}`);
+    if (spec.adoptPid !== undefined) this.adopt(spec.adoptPid);
+  }
+
+  // ---- WorkerApi -------------------------------------------------------------------------------
+
+  status(): WorkerStatus {
+    const vm = this.vm;
+    return {
+      name: vm.name,
+      state: this.state,
+      pid: this.bhyve?.isAlive() ? this.bhyve.pid : null,
+      workerPid: process.pid,
+      restarts: this.window.count(),
+      lastExit: this.lastExit,
+      failureReason: this.failureReason,
+      owner: vm.owner ?? null,
+      group: vm.group ?? null,
+      description: vm.description ?? null,
+      os: vm.os ?? null,
+      osversion: vm.osversion ?? null,
+      autostart: vm.autostart,
+      since: this.since,
+      configFile: vm.file,
+      configPending: this.pendingConfig !== null,
+      logProblem: this.log.problem,
+    };
+  }
+
+  start(): Promise<CommandOutcome> {
+    return this.mailbox.post(async () => {
+      if (this.state === 'failed') return this.outcome(false, `${this.vm.name} is in failure mode (${this.failureReason}); run failreset first`);
+      if (this.state === 'stopped') await this.guarded(() => this.startSequence());
+      return this.outcomeFor('running');
+    });
+  }
+
+  stop(reason: 'stop' | 'shutdown' = 'stop'): Promise<CommandOutcome> {
+    return this.mailbox.post(async () => {
+      // A failed VM has no bhyve and nothing to stop: that is success for a stop.
+      if (this.state === 'failed') return this.bhyve === null ? this.outcome(true) : this.outcome(false, this.failureReason ?? 'bhyve is still running');
+      if (this.state === 'running') await this.guarded(() => this.stopSequence(reason === 'shutdown' ? 'shutdown' : 'stop'));
+      return this.outcomeFor('stopped');
+    });
+  }
+
+  restart(): Promise<CommandOutcome> {
+    return this.mailbox.post(async () => {
+      if (this.state === 'failed') return this.outcome(false, `${this.vm.name} is in failure mode (${this.failureReason}); run failreset first`);
+      if (this.state === 'stopped') await this.guarded(() => this.startSequence());
+      else await this.guarded(() => this.commandedRestart());
+      return this.outcomeFor('running');
+    });
+  }
+
+  failreset(): Promise<CommandOutcome> {
+    return this.mailbox.post(async () => {
+      if (this.state !== 'failed') return this.outcome(false, `${this.vm.name} is ${this.state}, not failed: nothing to reset`);
+      this.window.clear();
+      this.failureReason = null;
+      this.transition('stopped', 'stop');
+      this.applyPendingConfig();
+      return this.outcome(true);
+    });
+  }
+
+  updateConfig(vm: VmConfig): void {
+    this.pendingConfig = vm;
+    if ((this.state === 'stopped' || this.state === 'failed') && !this.mailbox.busy) this.applyPendingConfig();
+    else this.log.line('vmstated', 'configuration changed: it applies at the next start');
+  }
+
+  reopenLog(): void {
+    this.log.reopen();
+  }
+
+  events(afterSeq: number, waitMs: number): Promise<{ seq: number; events: VmEvent[] }> {
+    return this.feed.since(afterSeq, Math.max(0, Math.min(waitMs, 600_000)));
+  }
+
+  release(): boolean {
+    if (this.bhyve?.isAlive() || this.mailbox.busy) return false;
+    this.log.line('vmstated', `worker ${process.pid} released (VM ${this.state})`);
+    this.host.onRelease();
+    return true;
+  }
+
+  /** Restart history for a next worker. */
+  restartHistory(): number[] {
+    return this.window.snapshot();
+  }
+
+  bhyvePid(): number | null {
+    return this.bhyve?.isAlive() ? this.bhyve.pid : null;
+  }
+
+  // ---- sequences -------------------------------------------------------------------------------
+
+  private async startSequence(): Promise<void> {
+    this.applyPendingConfig();
+    this.failureReason = null;
+    this.runPid = null;
+    this.runExitCode = null;
+    this.networkUp = true;
+    await this.step('start_network', 'start');
+    this.storageUp = true;
+    await this.step('start_storage', 'start');
+    await this.launch('start');
+    await this.step('running', 'start');
+  }
+
+  private async stopSequence(reason: TransitionReason): Promise<void> {
+    await this.step('stopping', reason, { announcesForce: true });
+    await this.stopBhyveAndDestroy();
+    await this.stopStorageAndNetwork(reason, true);
+    await this.step('stopped', reason);
+  }
+
+  private async commandedRestart(): Promise<void> {
+    await this.step('restarting', 'restart', { announcesForce: true });
+    await this.stopBhyveAndDestroy();
+    await this.launch('restart');
+    await this.step('restarted', 'restart');
+    await this.step('running', 'restart');
+  }
+
+  /** bhyve exited without being asked to (a mailbox job). */
+  private async onUnexpectedExit(bhyve: BhyveProcess, exit: BhyveExit): Promise<void> {
+    if (this.bhyve !== bhyve) return; // a command dealt with it in the meantime
+    const kind = classifyExit(exit);
+    if (kind === 'poweroff') {
+      await this.guarded(async () => {
+        await this.step('stopping', 'stop');
+        await this.destroyAfterExit();
+        await this.stopStorageAndNetwork('stop', true);
+        await this.step('stopped', 'stop');
+      });
+      return;
+    }
+    const reason = kind === 'reboot' ? 'reboot' : 'crash';
+    await this.guarded(async () => {
+      await this.step('restarting', reason);
+      await this.destroyAfterExit();
+      if (!this.window.tryRecord()) {
+        throw new SequenceFailure(
+          `restarted too often: ${exit.meaning} would be restart ${this.vm.maxrestart + 1} within ${this.vm.maxrestarttime} s (maxrestart ${this.vm.maxrestart})`,
+        );
+      }
+      this.log.line('vmstated', `automatic restart ${this.window.count()} of ${this.window.describe()}`);
+      await this.launch(reason);
+      await this.step('restarted', reason);
+      await this.step('running', reason);
+    });
+  }
+
+  /** Runs a sequence; if a step fails, the VM goes into failure mode. */
+  private async guarded(sequence: () => Promise<void>): Promise<void> {
+    try {
+      await sequence();
+    } catch (error) {
+      const reason = error instanceof SequenceFailure ? error.message : `internal error: ${(error as Error).stack ?? String(error)}`;
+      await this.failureMode(reason);
+    }
+  }
+
+  /** [make sure bhyve is gone, destroy] → stop_storage, stop_network if they are up → failed. */
+  private async failureMode(reason: string): Promise<void> {
+    this.failureReason = reason;
+    this.log.line('vmstated', `FAILURE: ${reason}`);
+    if (this.bhyve?.isAlive()) {
+      const bhyve = this.bhyve;
+      this.managedExit = bhyve;
+      const exit = await stopBhyve(bhyve, this.stopPlan());
+      if (exit === null) this.failureReason = `${reason}; bhyve pid ${bhyve.pid} could not be killed`;
+    }
+    if (!this.bhyve?.isAlive()) this.bhyve = null;
+    await destroyVmInstance(this.spec.bhyvectl, this.vm.name, this.log);
+    await this.stopStorageAndNetwork('failure', false);
+    const failed = await this.enter('failed', 'failure', { failureReason: this.failureReason });
+    if (failed.ran && !failed.ok) this.log.line('vmstated', `hook failed ${failed.outcome} (ignored: the VM is failed already)`);
+  }
+
+  /** stop_storage and stop_network, each only if its start_ hook ran. */
+  private async stopStorageAndNetwork(reason: TransitionReason, fatal: boolean): Promise<void> {
+    if (this.storageUp) {
+      this.storageUp = false;
+      await this.cleanupStep('stop_storage', reason, fatal);
+    }
+    if (this.networkUp) {
+      this.networkUp = false;
+      await this.cleanupStep('stop_network', reason, fatal);
+    }
+  }
+
+  private async cleanupStep(state: VmState, reason: TransitionReason, fatal: boolean): Promise<void> {
+    if (fatal) return this.step(state, reason);
+    const result = await this.enter(state, reason);
+    if (!result.ok) this.log.line('vmstated', `hook ${state} failed (${result.outcome}) during failure cleanup: logged, not fatal`);
+  }
+
+  // ---- steps -------------------------------------------------------------------------------------
+
+  /** Enter a state and run its hook; a failing hook fails the sequence. */
+  private async step(state: VmState, reason: TransitionReason, options: { announcesForce?: boolean } = {}): Promise<void> {
+    const result = await this.enter(state, reason, options);
+    if (!result.ok) throw new SequenceFailure(`hook ${state} failed: ${result.outcome}`);
+  }
+
+  private async enter(
+    state: VmState,
+    reason: TransitionReason,
+    options: { announcesForce?: boolean; failureReason?: string } = {},
+  ): Promise<HookResult> {
+    // A graceful stop follows this state's hook: announce when the force comes. Without a hook,
+    // SIGTERM goes out now; with one, once the hook is done (a second event then says when).
+    const willSignal = options.announcesForce === true && this.bhyve?.isAlive() === true;
+    const hookExists = willSignal && findHook(this.vm.scriptpath, state) !== null;
+    this.transition(state, reason, {
+      failureReason: options.failureReason,
+      forceAt: willSignal && !hookExists ? this.forceAt() : undefined,
+    });
+    const result = await runHook({ state, scriptDir: this.vm.scriptpath, env: this.hookEnv(state, reason), timeoutMs: this.vm.hooktimeout * 1000, log: this.log });
+    if (result.ran) {
+      this.log.line('vmstated', `hook ${state} ${result.ok ? 'succeeded' : 'FAILED'}: ${result.outcome} in ${result.durationMs} ms`);
+      this.emit({ type: 'hook', vm: this.vm.name, hook: state, exitCode: result.exitCode, signal: result.signal, durationMs: result.durationMs, ok: result.ok, time: now() });
+    }
+    if (hookExists && result.ok && this.bhyve?.isAlive()) {
+      this.emit({ type: 'state', vm: this.vm.name, state, previous: state, reason, time: now(), forceAt: this.forceAt() });
+    }
+    return result;
+  }
+
+  private transition(state: VmState, reason: TransitionReason, extra: { failureReason?: string; forceAt?: string } = {}): void {
+    const previous = this.state;
+    this.state = state;
+    this.since = now();
+    const details = [extra.failureReason ? `: ${extra.failureReason}` : '', extra.forceAt ? `; force at ${extra.forceAt}` : ''].join('');
+    this.log.line('vmstated', `state ${previous} -> ${state} (reason ${reason})${details}`);
+    const event: VmEvent = { type: 'state', vm: this.vm.name, state, previous, reason, time: this.since };
+    if (extra.failureReason !== undefined) event.failureReason = extra.failureReason;
+    if (extra.forceAt !== undefined) event.forceAt = extra.forceAt;
+    this.emit(event);
+  }
+
+  private hookEnv(state: VmState, reason: TransitionReason): Record<string, string> {
+    const env: Record<string, string> = {
+      VMSTATED_VM: this.vm.name,
+      VMSTATED_STATE: state,
+      VMSTATED_REASON: reason,
+      VMSTATED_CONFIGDIR: this.vm.dir,
+    };
+    if (this.runPid !== null) env.VMSTATED_PID = String(this.runPid);
+    if (this.runExitCode !== null) env.VMSTATED_EXIT = String(this.runExitCode);
+    return env;
+  }
+
+  /** [write .generated, destroy the stale vmm instance, launch bhyve]. */
+  private async launch(reason: TransitionReason): Promise<void> {
+    let generated: string;
+    try {
+      generated = await this.host.writeGeneratedConfig(this.vm);
+    } catch (error) {
+      throw new SequenceFailure(`cannot write the generated bhyve config for ${this.vm.configfile}: ${(error as Error).message}`);
+    }
+    await destroyVmInstance(this.spec.bhyvectl, this.vm.name, this.log);
+    let bhyve: BhyveProcess;
+    try {
+      bhyve = await launchBhyve(this.spec.bhyve, generated, this.vm.name, this.log);
+    } catch (error) {
+      throw new SequenceFailure(`bhyve cannot be launched: ${(error as Error).message}`);
+    }
+    this.log.line('vmstated', `launched bhyve pid ${bhyve.pid} (${reason}): ${bhyve.argv.join(' ')}`);
+    this.emit({ type: 'launch', vm: this.vm.name, pid: bhyve.pid, time: now() });
+    this.watch(bhyve);
+  }
+
+  private adopt(pid: number): void {
+    const bhyve = adoptBhyve(pid);
+    this.log.line('vmstated', `adopted bhyve pid ${pid} from a previous worker`);
+    this.state = 'running';
+    this.networkUp = true;
+    this.storageUp = true;
+    this.watch(bhyve);
+  }
+
+  private watch(bhyve: BhyveProcess): void {
+    this.bhyve = bhyve;
+    this.runPid = bhyve.pid;
+    this.host.onBhyvePid(bhyve.pid);
+    void bhyve.exited.then((exit) => {
+      this.lastExit = exit;
+      this.runExitCode = exit.code;
+      const how = exit.signal !== null ? `signal ${exit.signal}` : `code ${exit.code ?? 'unknown'}`;
+      this.log.line('vmstated', `bhyve pid ${bhyve.pid} exited: ${how} (${exit.meaning})`);
+      this.emit({ type: 'exit', vm: this.vm.name, exit, pid: bhyve.pid, time: now() });
+      if (this.bhyve === bhyve) this.host.onBhyvePid(null);
+      if (this.managedExit !== bhyve) void this.mailbox.post(() => this.onUnexpectedExit(bhyve, exit));
+    });
+  }
+
+  private async stopBhyveAndDestroy(): Promise<void> {
+    const bhyve = this.bhyve;
+    if (bhyve !== null) {
+      this.managedExit = bhyve;
+      const exit = await stopBhyve(bhyve, this.stopPlan());
+      if (exit === null) throw new SequenceFailure(`bhyve pid ${bhyve.pid} did not exit, even after SIGKILL`);
+    }
+    await this.destroyAfterExit();
+  }
+
+  private async destroyAfterExit(): Promise<void> {
+    this.bhyve = null;
+    await destroyVmInstance(this.spec.bhyvectl, this.vm.name, this.log);
+  }
+
+  private stopPlan() {
+    return { name: this.vm.name, bhyvectl: this.spec.bhyvectl, stoptimeoutMs: this.vm.stoptimeout * 1000, log: this.log };
+  }
+
+  private forceAt(): string {
+    return new Date(Date.now() + this.vm.stoptimeout * 1000).toISOString();
+  }
+
+  // ---- helpers -----------------------------------------------------------------------------------
+
+  private applyPendingConfig(): void {
+    if (this.pendingConfig === null) return;
+    this.vm = this.pendingConfig;
+    this.pendingConfig = null;
+    this.window.configure(this.vm.maxrestart, this.vm.maxrestarttime);
+    this.log.line('vmstated', `configuration from ${this.vm.file} applied`);
+  }
+
+  private outcomeFor(wanted: VmState): CommandOutcome {
+    if (this.state === wanted) return this.outcome(true);
+    return this.outcome(false, this.failureReason ?? `${this.vm.name} is ${this.state}`);
+  }
+
+  private outcome(ok: boolean, error?: string): CommandOutcome {
+    return error === undefined ? { ok, status: this.status() } : { ok, status: this.status(), error };
+  }
+
+  private emit(event: VmEvent): void {
+    this.feed.push(event);
+  }
+}
+
+function now(): string {
+  return new Date().toISOString();
+}

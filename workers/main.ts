@@ -1,0 +1,104 @@
+/**
+ * The VM worker process: `node dist/workers/main.js <spec.json>` (see workers/api.ts).
+ * Started detached by the registry (workers/spawn.ts); outlives it; exits on `release()` or, after
+ * stopping its VM, on SIGTERM/SIGINT. SIGHUP reopens the VM log.
+ */
+import fs from 'node:fs';
+import type { Server } from 'node:net';
+import { writeGeneratedConfig } from '../src/config/generated.js';
+import { exposeOnSocketServer } from '../src/rpc/server.js';
+import type { WorkerApi, WorkerRecord, WorkerSpec } from './api.js';
+import { VmLifecycle } from './lifecycle.js';
+import { workerFiles } from './worker-files.js';
+
+function readSpec(file: string | undefined): WorkerSpec {
+  if (!file) throw new Error('usage: node workers/main.js <spec.json>');
+  const spec = JSON.parse(fs.readFileSync(file, 'utf8')) as WorkerSpec;
+  if (!spec?.vm?.name || !spec.rundir || !spec.logdir || !spec.bhyve || !spec.bhyvectl) {
+    throw new Error(`${file}: not a worker spec (vm.name, rundir, logdir, bhyve, bhyvectl are required)`);
+  }
+  return spec;
+}
+
+async function main(): Promise<void> {
+  const spec = readSpec(process.argv[2]);
+  const files = workerFiles(spec.rundir, spec.vm.name);
+  fs.mkdirSync(spec.rundir, { recursive: true });
+  const startedAt = new Date().toISOString();
+  let server: Server | null = null;
+  let exiting = false;
+
+  const writeRecord = (bhyvePid: number | null): void => {
+    const record: WorkerRecord = { vm: spec.vm.name, workerPid: process.pid, bhyvePid, socket: files.socket, startedAt };
+    const temporary = `${files.record}.${process.pid}.tmp`;
+    try {
+      fs.writeFileSync(temporary, JSON.stringify(record) + '\n', { mode: 0o600 });
+      fs.renameSync(temporary, files.record);
+    } catch (error) {
+      process.stderr.write(`vmstated worker ${spec.vm.name}: cannot write ${files.record}: ${(error as Error).message}\n`);
+    }
+  };
+
+  const exit = (code: number): void => {
+    if (exiting) return;
+    exiting = true;
+    server?.close();
+    for (const file of [files.socket, files.record, files.spec, files.stderr]) fs.rmSync(file, { force: true });
+    lifecycle.log.close();
+    // let the reply to release() leave before the process goes
+    setTimeout(() => process.exit(code), 50);
+  };
+
+  const lifecycle = new VmLifecycle(spec, {
+    writeGeneratedConfig,
+    onBhyvePid: (pid) => writeRecord(pid),
+    onRelease: () => exit(0),
+  });
+
+  // Only the WorkerApi methods are reachable over the socket.
+  const api: WorkerApi & { restartHistory(): number[] } = {
+    status: () => lifecycle.status(),
+    start: () => lifecycle.start(),
+    stop: (reason) => lifecycle.stop(reason),
+    restart: () => lifecycle.restart(),
+    failreset: () => lifecycle.failreset(),
+    updateConfig: (vm) => lifecycle.updateConfig(vm),
+    reopenLog: () => lifecycle.reopenLog(),
+    events: (afterSeq, waitMs) => lifecycle.events(afterSeq, waitMs),
+    release: () => lifecycle.release(),
+    restartHistory: () => lifecycle.restartHistory(),
+  };
+
+  try {
+    server = await exposeOnSocketServer(api, files.socket);
+  } catch (error) {
+    lifecycle.log.line('vmstated', `worker ${process.pid} cannot listen: ${(error as Error).message}`);
+    lifecycle.log.close();
+    process.stderr.write(`vmstated worker ${spec.vm.name}: ${(error as Error).message}\n`);
+    process.exit(1);
+  }
+  writeRecord(lifecycle.bhyvePid());
+
+  process.on('SIGHUP', () => lifecycle.reopenLog());
+  const shutdown = (signal: string): void => {
+    lifecycle.log.line('vmstated', `worker got ${signal}: stopping the VM, then exiting`);
+    void lifecycle.stop('shutdown').finally(() => {
+      if (!lifecycle.release()) exit(1);
+    });
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('uncaughtException', (error) => {
+    // Never let a bug take the worker (and with it the VM's supervision) down.
+    lifecycle.log.line('vmstated', `internal error (worker keeps running): ${error.stack ?? error.message}`);
+    process.stderr.write(`vmstated worker ${spec.vm.name}: ${error.stack ?? error.message}\n`);
+  });
+  process.on('unhandledRejection', (reason) => {
+    lifecycle.log.line('vmstated', `internal error (worker keeps running): ${String(reason)}`);
+  });
+}
+
+main().catch((error: Error) => {
+  process.stderr.write(`vmstated worker: ${error.message}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,62 @@
+/** Starting a VM worker for the registry: `spawnWorker(spec)`. */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { connectWorker } from '../src/rpc/client.js';
+import type { WorkerSpec } from './api.js';
+import { workerFiles } from './worker-files.js';
+
+export const SPAWN_TIMEOUT_MS = 10_000;
+const PROBE_INTERVAL_MS = 50;
+
+/**
+ * Write the spec to `<rundir>/<vm>.spec.json`, start the worker detached (own session, stdin and
+ * stdout on /dev/null, stderr to `<rundir>/<vm>.worker.err`) and resolve once its socket answers.
+ * Rejects (and kills the worker) when it does not answer within `timeoutMs`.
+ */
+export async function spawnWorker(spec: WorkerSpec, timeoutMs = SPAWN_TIMEOUT_MS): Promise<{ pid: number; socket: string }> {
+  const files = workerFiles(spec.rundir, spec.vm.name);
+  fs.mkdirSync(spec.rundir, { recursive: true });
+  fs.writeFileSync(files.spec, JSON.stringify(spec), { mode: 0o600 });
+  const stderr = fs.openSync(files.stderr, 'w', 0o600);
+  const mainScript = fileURLToPath(new URL('./main.js', import.meta.url));
+  const child = spawn(process.execPath, [mainScript, files.spec], { detached: true, stdio: ['ignore', 'ignore', stderr] });
+  fs.closeSync(stderr);
+  child.unref();
+  let exitedWith: string | null = null;
+  child.once('exit', (code, signal) => (exitedWith = signal ?? `exit ${code}`));
+  child.once('error', (error) => (exitedWith = error.message));
+
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (exitedWith !== null) {
+      throw new Error(`worker for ${spec.vm.name} ended at startup (${exitedWith}): ${readTrouble(files.stderr)}`);
+    }
+    if (await answers(files.socket, child.pid, deadline - Date.now())) return { pid: child.pid as number, socket: files.socket };
+    await new Promise((resolve) => setTimeout(resolve, PROBE_INTERVAL_MS));
+  }
+  child.kill('SIGKILL');
+  throw new Error(`worker for ${spec.vm.name} did not answer on ${files.socket} within ${timeoutMs} ms`);
+}
+
+/** True once the worker we started (not an older one on the same path) answers `status()`. */
+async function answers(socket: string, workerPid: number | undefined, remainingMs: number): Promise<boolean> {
+  if (remainingMs <= 0 || !fs.existsSync(socket)) return false;
+  let connection;
+  try {
+    connection = await connectWorker(socket, Math.min(remainingMs, 1_000));
+    return (await connection.api.status()).workerPid === workerPid;
+  } catch {
+    return false;
+  } finally {
+    connection?.close();
+  }
+}
+
+function readTrouble(file: string): string {
+  try {
+    return fs.readFileSync(file, 'utf8').trim() || 'no message';
+  } catch {
+    return 'no message';
+  }
+}

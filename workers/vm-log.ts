@@ -1,0 +1,133 @@
+/**
+ * The VM log `<logdir>/<name>.log`: appended, never truncated, one timestamped line per line of
+ * output or per event. Writes are synchronous so a worker that exits loses nothing. A write error
+ * (disk full, directory removed) is reported once and the lines are kept in memory and retried;
+ * the log never stops the VM.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+
+/** Lines kept in memory while the log cannot be written; beyond it the oldest are dropped (and counted). */
+const MAX_PENDING_LINES = 10_000;
+const RETRY_MS = 5_000;
+
+export class VmLog {
+  private fd: number | null = null;
+  private pending: string[] = [];
+  private dropped = 0;
+  private retryTimer: NodeJS.Timeout | null = null;
+  /** The current write problem, in words; null when the log is healthy. */
+  problem: string | null = null;
+
+  constructor(
+    readonly file: string,
+    /** Called once per run of failures, when writing starts failing. */
+    private readonly onProblem: (message: string | null) => void = () => {},
+  ) {
+    this.open();
+  }
+
+  /** One line from `source` (e.g. `bhyve[1234]/stdout`, `hook start_network/stderr`, `vmstated`). */
+  line(source: string, text: string): void {
+    this.pending.push(`${new Date().toISOString()} ${source}: ${text}\n`);
+    if (this.pending.length > MAX_PENDING_LINES) {
+      this.pending.shift();
+      this.dropped++;
+    }
+    this.flush();
+  }
+
+  /** Copy a stream into the log line by line (a last line without newline is kept too). */
+  follow(stream: Readable, source: string): void {
+    let partial = '';
+    stream.setEncoding('utf8');
+    stream.on('data', (chunk: string) => {
+      partial += chunk;
+      let newline: number;
+      while ((newline = partial.indexOf('\n')) >= 0) {
+        this.line(source, partial.slice(0, newline));
+        partial = partial.slice(newline + 1);
+      }
+    });
+    const flushPartial = (): void => {
+      if (partial !== '') this.line(source, partial);
+      partial = '';
+    };
+    stream.on('end', flushPartial);
+    stream.on('close', flushPartial);
+    stream.on('error', () => {});
+  }
+
+  reopen(): void {
+    this.closeFd();
+    this.open();
+    this.flush();
+  }
+
+  close(): void {
+    this.flush();
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    this.closeFd();
+  }
+
+  private open(): void {
+    try {
+      fs.mkdirSync(path.dirname(this.file), { recursive: true });
+      this.fd = fs.openSync(this.file, 'a', 0o640);
+    } catch (error) {
+      this.fd = null;
+      this.fail(error);
+    }
+  }
+
+  private flush(): void {
+    if (this.fd === null) return this.scheduleRetry();
+    if (this.dropped > 0) {
+      this.pending.unshift(`${new Date().toISOString()} vmstated: ${this.dropped} log lines were lost while the log could not be written\n`);
+      this.dropped = 0;
+    }
+    try {
+      while (this.pending.length > 0) {
+        fs.writeSync(this.fd, this.pending[0]);
+        this.pending.shift();
+      }
+      if (this.problem !== null) {
+        this.problem = null;
+        this.onProblem(null);
+      }
+    } catch (error) {
+      this.fail(error);
+    }
+  }
+
+  private fail(error: unknown): void {
+    const message = `cannot write the VM log ${this.file}: ${(error as Error).message}`;
+    if (this.problem === null) {
+      this.problem = message;
+      process.stderr.write(`vmstated worker: ${message}; will retry every ${RETRY_MS / 1000} s\n`);
+      this.onProblem(message);
+    }
+    this.scheduleRetry();
+  }
+
+  private scheduleRetry(): void {
+    if (this.retryTimer) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      this.reopen();
+    }, RETRY_MS);
+    this.retryTimer.unref();
+  }
+
+  private closeFd(): void {
+    if (this.fd === null) return;
+    try {
+      fs.closeSync(this.fd);
+    } catch {
+      // already gone: nothing to release
+    }
+    this.fd = null;
+  }
+}

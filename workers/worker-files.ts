@@ -1,0 +1,12 @@
+/** The files a worker keeps in the run directory while it lives. */
+import path from 'node:path';
+
+export function workerFiles(rundir: string, vm: string) {
+  return {
+    socket: path.join(rundir, `${vm}.sock`),
+    record: path.join(rundir, `${vm}.worker.json`),
+    spec: path.join(rundir, `${vm}.spec.json`),
+    /** The worker's stderr: its own trouble (bad spec, log write errors), readable after a crash. */
+    stderr: path.join(rundir, `${vm}.worker.err`),
+  };
+}
