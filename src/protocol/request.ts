@@ -137,7 +137,7 @@ export function parseRequest(line: string): ParseResult {
   if (!isCommand(cmdName)) {
     return fail(id, cmdName, 'UNKNOWN_COMMAND', `names an unknown command; known: ${COMMANDS.join(', ')}`);
   }
-  const args = message.args ?? {};
+  const args = message.args === undefined ? {} : message.args;
   if (!isPlainObject(args)) return fail(id, cmdName, 'BAD_REQUEST', `has "args" that is ${describeType(args)}, not an object`);
   const problem = checkArgs(cmdName, args);
   if (problem !== null) return fail(id, cmdName, 'BAD_REQUEST', problem);
