@@ -1,0 +1,8 @@
+#!/usr/bin/env node
+// The bhyve simulator (see `bhyve-sim.js --help`): stands in for /usr/sbin/bhyve off FreeBSD.
+import { runBhyve } from '../dist/src/bhyvesim/bhyve.js';
+
+runBhyve(process.argv.slice(2)).catch((err) => {
+  process.stderr.write(`bhyve-sim: internal error: ${err instanceof Error ? err.stack : String(err)}\n`);
+  process.exit(71);
+});

@@ -1,0 +1,65 @@
+/**
+ * Where the bhyve simulator lives and keeps its state.
+ *
+ * The state directory stands in for the kernel: `<dir>/vmm/<name>` is the simulated
+ * `/dev/vmm/<name>` (a JSON VmmRecord), `<dir>/run/<name>.sock` is the control socket of the
+ * running simulated bhyve, `<dir>/boots/<name>` counts boots for `sim.times`.
+ */
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** dist/src/bhyvesim/paths.js → the repository root, where bin/ is. */
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+
+/** Absolute path of the simulated bhyve executable (for `vmstated --bhyve`). */
+export function simBhyvePath(): string {
+  return path.join(repoRoot, 'bin', 'bhyve-sim.js');
+}
+
+/** Absolute path of the simulated bhyvectl executable (for `vmstated --bhyvectl`). */
+export function simBhyvectlPath(): string {
+  return path.join(repoRoot, 'bin', 'bhyvectl-sim.js');
+}
+
+/** The simulator's state directory: `$BHYVE_SIM_DIR`, else `<tmpdir>/bhyve-sim-<uid>`. */
+export function simStateDir(env: NodeJS.ProcessEnv = process.env): string {
+  const fromEnv = env.BHYVE_SIM_DIR;
+  if (fromEnv !== undefined && fromEnv !== '') return path.resolve(fromEnv);
+  const uid = typeof process.getuid === 'function' ? process.getuid() : 0;
+  return path.join(os.tmpdir(), `bhyve-sim-${uid}`);
+}
+
+/** The simulated `/dev/vmm` directory. */
+export function vmmDir(stateDir: string): string {
+  return path.join(stateDir, 'vmm');
+}
+
+/** The simulated `/dev/vmm/<name>` record. */
+export function vmmRecordPath(stateDir: string, name: string): string {
+  return path.join(stateDir, 'vmm', name);
+}
+
+/** Directory of the control sockets of running simulated bhyve processes. */
+export function controlDir(stateDir: string): string {
+  return path.join(stateDir, 'run');
+}
+
+/** The control socket of the simulated bhyve running VM `name`. */
+export function controlSocketPath(stateDir: string, name: string): string {
+  return path.join(stateDir, 'run', `${name}.sock`);
+}
+
+/**
+ * The form of a socket path to hand to bind/connect: Unix socket paths are limited to 104 bytes
+ * on FreeBSD (108 on Linux), so use the path relative to the working directory when shorter.
+ */
+export function socketAddress(socketPath: string): string {
+  const relative = path.relative(process.cwd(), socketPath);
+  return relative !== '' && relative.length < socketPath.length ? relative : socketPath;
+}
+
+/** Boot counter of a VM name; survives `--destroy`, so `sim.times` can span reboots. */
+export function bootCounterPath(stateDir: string, name: string): string {
+  return path.join(stateDir, 'boots', name);
+}
