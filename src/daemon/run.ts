@@ -1,7 +1,143 @@
-/** Serving mode: filled in by the daemon modules. */
+/**
+ * Serving mode: acquire the socket and pidfile, load the configs, re-attach to running workers,
+ * report readiness, autostart, then serve until SIGTERM/SIGINT or a `shutdown` request.
+ */
+import fs from 'node:fs';
+import { createRequestHandler } from './commands.js';
+import type { DaemonControl } from './commands.js';
+import { claimInstance } from './instance.js';
+import { createDaemonLog } from './logger.js';
+import type { DaemonLog } from './logger.js';
 import type { DaemonOptions } from './options.js';
+import { removePidfile, writePidfile } from './pidfile.js';
+import { daemonize, reportFailure, reportReady, takeReadyFd } from './readiness.js';
+import { reattachWorkers } from './reattach.js';
+import { Registry } from './registry.js';
+import { loadConfigs, reload } from './reload.js';
+import { ControlServer } from './server.js';
 
-export async function run(_options: DaemonOptions, _argv: readonly string[]): Promise<number> {
-  process.stderr.write('vmstated: serving mode is not built yet\n');
-  return 1;
+export async function run(options: DaemonOptions, argv: readonly string[]): Promise<number> {
+  const readyFd = takeReadyFd();
+  if (!options.foreground && readyFd === null) return daemonize(argv);
+  const daemonLog = createDaemonLog({ foreground: readyFd === null, verbose: options.verbose, logdir: options.logdir });
+  const daemon = new Daemon(options, daemonLog);
+  try {
+    await daemon.startUp();
+  } catch (err) {
+    const message = (err as Error).message;
+    daemonLog.log.fatal({ err }, 'startup failed');
+    daemon.cleanUp();
+    if (readyFd !== null) reportFailure(readyFd, message);
+    else process.stderr.write(`vmstated: ${message}\n`);
+    daemonLog.flush();
+    return 1;
+  }
+  if (readyFd !== null) {
+    reportReady(readyFd);
+    process.chdir('/');
+  }
+  return daemon.serve();
+}
+
+class Daemon {
+  private readonly log;
+  private readonly registry: Registry;
+  private readonly server: ControlServer;
+  private ownsSocket = false;
+  private ownsPidfile = false;
+  private shutdownStarted = false;
+  private finished!: (status: number) => void;
+  private readonly done = new Promise<number>((resolve) => (this.finished = resolve));
+
+  constructor(
+    private readonly options: DaemonOptions,
+    private readonly daemonLog: DaemonLog,
+  ) {
+    this.log = daemonLog.log;
+    this.registry = new Registry({ ...options, log: this.log });
+    const control: DaemonControl = {
+      registry: this.registry,
+      logdir: options.logdir,
+      reload: () => reload(this.registry),
+      shutdown: (keepVms) => this.shutdown(keepVms, 'shutdown request'),
+    };
+    this.server = new ControlServer(createRequestHandler(control), this.log);
+  }
+
+  /** Everything that must work before we tell anyone we serve; throws with a message for a person. */
+  async startUp(): Promise<void> {
+    const { configdir, rundir, logdir, sockpath, pidfile } = this.options;
+    if (!fs.statSync(configdir, { throwIfNoEntry: false })?.isDirectory()) {
+      throw new Error(`cannot read the config directory ${configdir}: it does not exist or is not a directory`);
+    }
+    await claimInstance(pidfile, sockpath);
+    const load = await loadConfigs(configdir);
+    this.registry.addConfigs(load.vms, load.problems);
+    for (const problem of load.problems) {
+      this.log[problem.severity === 'error' ? 'error' : 'warn'](
+        { file: problem.file, line: problem.line, column: problem.column, vm: problem.vm },
+        problem.message,
+      );
+    }
+    fs.mkdirSync(rundir, { recursive: true, mode: 0o755 });
+    fs.mkdirSync(logdir, { recursive: true, mode: 0o755 });
+    await this.server.listen(sockpath);
+    this.ownsSocket = true;
+    writePidfile(pidfile);
+    this.ownsPidfile = true;
+    await reattachWorkers(this.registry);
+    this.log.info({ pid: process.pid, socket: sockpath, configdir, vms: this.registry.entries.size, problems: load.problems.length }, 'vmstated serving');
+  }
+
+  /** Serves until shut down; resolves to the exit status. */
+  async serve(): Promise<number> {
+    process.on('SIGTERM', () => this.shutdown(false, 'SIGTERM'));
+    process.on('SIGINT', () => this.shutdown(false, 'SIGINT'));
+    process.on('SIGHUP', () => this.onHangup());
+    process.on('SIGPIPE', () => {});
+    process.on('uncaughtException', (err) => this.log.fatal({ err }, 'uncaught exception'));
+    process.on('unhandledRejection', (err) => this.log.error({ err }, 'unhandled rejection'));
+    void this.registry.autostart().catch((err: unknown) => this.log.error({ err }, 'autostart failed'));
+    const status = await this.done;
+    this.daemonLog.flush();
+    // Worker links, timers and sockets are all let go: exit now rather than wait on stragglers.
+    process.exit(status);
+  }
+
+  private onHangup(): void {
+    this.daemonLog.reopen();
+    this.log.info('SIGHUP: log reopened, reloading configs');
+    for (const entry of this.registry.entries.values()) {
+      entry.worker?.api.reopenLog().catch(() => {});
+    }
+    reload(this.registry).catch((err: unknown) => this.log.error({ err }, 'reload failed'));
+  }
+
+  private shutdown(keepVms: boolean, why: string): void {
+    if (this.shutdownStarted) {
+      this.log.warn({ why }, 'already shutting down; letting the VMs finish stopping');
+      return;
+    }
+    this.shutdownStarted = true;
+    this.log.info({ why, keepVms }, keepVms ? 'shutting down, leaving the VMs running' : 'shutting down: stopping every VM');
+    void (async () => {
+      try {
+        await this.registry.shutdown(keepVms);
+      } catch (err) {
+        this.log.error({ err }, 'shutdown trouble');
+      }
+      await this.server.close();
+      this.cleanUp();
+      this.log.info('vmstated exits');
+      this.finished(0);
+    })();
+  }
+
+  /** Removes the socket and pidfile, if they are ours. */
+  cleanUp(): void {
+    if (this.ownsSocket) fs.rmSync(this.options.sockpath, { force: true });
+    if (this.ownsPidfile) removePidfile(this.options.pidfile);
+    this.ownsSocket = false;
+    this.ownsPidfile = false;
+  }
 }

@@ -1,0 +1,154 @@
+/** What each control request does (DESIGN.md section 6), after authorization by peer credentials. */
+import path from 'node:path';
+import { authorize, canSee } from '../auth/authorize.js';
+import type { PeerCredentials } from '../auth/peercred.js';
+import { describeRequest, errorReply, okReply } from '../protocol/request.js';
+import type { Command, EventLine, VmEvent } from '../protocol/types.js';
+import { PROTOCOL_VERSION } from '../protocol/types.js';
+import type { CommandOutcome } from '../../workers/api.js';
+import { followLines, tailLines } from './log-tail.js';
+import { CommandError } from './registry.js';
+import type { Registry } from './registry.js';
+import type { ReloadSummary } from './reload.js';
+import type { ParsedRequest, RequestHandler, Session } from './server.js';
+import type { VmEntry } from './vm-entry.js';
+
+/** What the request handlers may ask of the daemon as a whole. */
+export interface DaemonControl {
+  registry: Registry;
+  logdir: string;
+  reload(): Promise<ReloadSummary>;
+  /** Begins the shutdown (after the reply went out). */
+  shutdown(keepVms: boolean): void;
+}
+
+/** Lines `logs` returns when the request does not say. */
+export const DEFAULT_LOG_LINES = 20;
+
+type Handler = (ctl: DaemonControl, request: ParsedRequest, session: Session) => Promise<unknown>;
+
+/** The VM a request names, if the peer may see it; hidden VMs are NOT_FOUND, as missing ones. */
+function visibleVm(ctl: DaemonControl, peer: PeerCredentials, cmd: Command, name: string): VmEntry {
+  const entry = ctl.registry.get(name);
+  const decision = entry === undefined ? 'hidden' : authorize(peer, cmd, entry.config);
+  if (entry === undefined || decision === 'hidden') throw new CommandError('NOT_FOUND', `no VM named "${name}"`);
+  if (decision === 'forbidden') throw new CommandError('FORBIDDEN', `you may not ${cmd} VM "${name}"`);
+  return entry;
+}
+
+/** The VMs a request covers: the named one, or every one the peer may see. */
+function visibleVms(ctl: DaemonControl, request: ParsedRequest, peer: PeerCredentials): VmEntry[] {
+  const name = request.args.vm as string | undefined;
+  if (name !== undefined) return [visibleVm(ctl, peer, request.cmd, name)];
+  return [...ctl.registry.entries.values()].filter((entry) => canSee(peer, entry.config));
+}
+
+function rootOnly(request: ParsedRequest, peer: PeerCredentials): void {
+  if (authorize(peer, request.cmd) === 'forbidden') throw new CommandError('FORBIDDEN', `only root may ${request.cmd}`);
+}
+
+/** start/stop/restart/failreset: the reply comes with the outcome, or at once with wait: false. */
+function lifecycle(run: (registry: Registry, vm: string) => Promise<CommandOutcome>): Handler {
+  return async (ctl, request, session) => {
+    const entry = visibleVm(ctl, session.peer, request.cmd, request.args.vm as string);
+    const pending = run(ctl.registry, entry.name);
+    if (request.args.wait === false) {
+      pending.catch((err: unknown) => ctl.registry.log.error({ vm: entry.name, cmd: request.cmd, err }, 'command failed'));
+      return { ok: true, status: entry.status };
+    }
+    const outcome = await pending;
+    if (!outcome.ok) throw new CommandError('FAILED', `VM "${entry.name}": ${outcome.error ?? `${request.cmd} failed`}`);
+    return outcome;
+  };
+}
+
+function eventVisible(ctl: DaemonControl, peer: PeerCredentials, event: VmEvent, only: string | undefined): boolean {
+  if (!('vm' in event)) return only === undefined;
+  if (only !== undefined && event.vm !== only) return false;
+  const entry = ctl.registry.get(event.vm);
+  return entry === undefined ? peer.uid === 0 : canSee(peer, entry.config);
+}
+
+const HANDLERS: Record<Command, Handler> = {
+  status: async (ctl, request, session) => visibleVms(ctl, request, session.peer).map((entry) => entry.status),
+
+  start: lifecycle((registry, vm) => registry.start(vm)),
+  stop: lifecycle((registry, vm) => registry.stop(vm)),
+  restart: lifecycle((registry, vm) => registry.restart(vm)),
+  failreset: lifecycle((registry, vm) => registry.failreset(vm)),
+
+  top: async (ctl, request, session) =>
+    visibleVms(ctl, request, session.peer).map(({ status }) => ({
+      name: status.name,
+      state: status.state,
+      pid: status.pid,
+      workerPid: status.workerPid,
+    })),
+
+  problems: async (ctl, request, session) => {
+    const only = request.args.vm as string | undefined;
+    if (only !== undefined) visibleVm(ctl, session.peer, request.cmd, only);
+    return ctl.registry.problems.filter((problem) => {
+      if (only !== undefined) return problem.vm === only;
+      if (session.peer.uid === 0) return true;
+      const entry = problem.vm === undefined ? undefined : ctl.registry.get(problem.vm);
+      return entry !== undefined && canSee(session.peer, entry.config);
+    });
+  },
+
+  reload: async (ctl, request, session) => {
+    rootOnly(request, session.peer);
+    const summary = await ctl.reload();
+    return { ...summary, problems: ctl.registry.problems };
+  },
+
+  shutdown: async (ctl, request, session) => {
+    rootOnly(request, session.peer);
+    const keepVms = request.args.keepVms === true;
+    session.send(okReply(request.id, { shuttingDown: true, keepVms }));
+    ctl.shutdown(keepVms);
+    return undefined;
+  },
+
+  logs: async (ctl, request, session) => {
+    const entry = visibleVm(ctl, session.peer, request.cmd, request.args.vm as string);
+    const file = path.join(ctl.logdir, `${entry.name}.log`);
+    const count = (request.args.n as number | undefined) ?? DEFAULT_LOG_LINES;
+    const { lines, offset } = await tailLines(file, count);
+    if (request.args.follow !== true) return { lines };
+    // Streams {v, id, data: {lines}} until the client hangs up; the final reply never comes.
+    session.send({ v: PROTOCOL_VERSION, id: request.id, data: { lines } });
+    const stop = followLines(file, offset, (more) => {
+      if (!session.send({ v: PROTOCOL_VERSION, id: request.id, data: { lines: more } })) stop();
+    });
+    session.onClose(stop);
+    return undefined;
+  },
+
+  events: async (ctl, request, session) => {
+    const only = request.args.vm as string | undefined;
+    if (only !== undefined) visibleVm(ctl, session.peer, request.cmd, only);
+    session.send(okReply(request.id, { subscribed: true }));
+    const forward = (event: VmEvent): void => {
+      if (!eventVisible(ctl, session.peer, event, only)) return;
+      const line: EventLine = { v: PROTOCOL_VERSION, event };
+      if (!session.send(line)) ctl.registry.bus.off('event', forward);
+    };
+    ctl.registry.bus.on('event', forward);
+    session.onClose(() => ctl.registry.bus.off('event', forward));
+    return undefined;
+  },
+};
+
+/** Runs one request; `undefined` from a handler means it replied (or streams) by itself. */
+export function createRequestHandler(ctl: DaemonControl): RequestHandler {
+  return async (request, session) => {
+    try {
+      const result = await HANDLERS[request.cmd](ctl, request, session);
+      if (result !== undefined) session.send(okReply(request.id, result));
+    } catch (err) {
+      if (!(err instanceof CommandError)) throw err;
+      session.send(errorReply(request.id, err.code, `${describeRequest(request.id, request.cmd)}: ${err.message}`));
+    }
+  };
+}

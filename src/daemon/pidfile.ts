@@ -1,0 +1,42 @@
+/** The pidfile: written atomically once the daemon serves, removed when it exits. */
+import fs from 'node:fs';
+
+/** True when a process with this pid exists (EPERM means it exists but belongs to someone else). */
+export function isProcessAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** The pid a pidfile names, or null when it is missing or does not hold a pid. */
+export function readPidfile(file: string): number | null {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch {
+    return null;
+  }
+  const pid = Number.parseInt(text.trim(), 10);
+  return Number.isInteger(pid) && pid > 0 && String(pid) === text.trim() ? pid : null;
+}
+
+/** Writes `pid\n` through a temporary file and a rename, so a reader never sees half a pidfile. */
+export function writePidfile(file: string, pid = process.pid): void {
+  const temporary = `${file}.${pid}.tmp`;
+  fs.writeFileSync(temporary, `${pid}\n`, { mode: 0o644 });
+  try {
+    fs.renameSync(temporary, file);
+  } catch (err) {
+    fs.rmSync(temporary, { force: true });
+    throw err;
+  }
+}
+
+/** Removes the pidfile if it still names this process (a successor's pidfile is left alone). */
+export function removePidfile(file: string, pid = process.pid): void {
+  if (readPidfile(file) === pid) fs.rmSync(file, { force: true });
+}

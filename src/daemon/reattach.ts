@@ -1,0 +1,108 @@
+/**
+ * Re-attach after a registry restart or crash: workers keep running without us. Each
+ * `<rundir>/<vm>.worker.json` names a worker; a live one is connected again (same bhyve, same
+ * state), a dead one whose bhyve still runs is replaced by a worker that adopts that bhyve, and
+ * a record whose worker and bhyve are both gone is removed. Never a second bhyve for one VM.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { WorkerRecord } from '../../workers/api.js';
+import { isProcessAlive } from './pidfile.js';
+import type { Registry } from './registry.js';
+import { withTimeout } from './timeout.js';
+import { connectToWorker } from './worker-link.js';
+import type { WorkerLink } from './worker-link.js';
+
+const RECORD_SUFFIX = '.worker.json';
+
+function readRecord(file: string): WorkerRecord | null {
+  try {
+    const record = JSON.parse(fs.readFileSync(file, 'utf8')) as Partial<WorkerRecord>;
+    if (typeof record.vm !== 'string' || typeof record.workerPid !== 'number' || typeof record.socket !== 'string') return null;
+    return { vm: record.vm, workerPid: record.workerPid, bhyvePid: record.bhyvePid ?? null, socket: record.socket, startedAt: record.startedAt ?? '' };
+  } catch {
+    return null;
+  }
+}
+
+function removeStale(file: string, record: WorkerRecord | null): void {
+  fs.rmSync(file, { force: true });
+  if (record !== null) fs.rmSync(record.socket, { force: true });
+}
+
+export async function reattachWorkers(registry: Registry): Promise<void> {
+  const { rundir } = registry.options;
+  const log = registry.log;
+  let names: string[];
+  try {
+    names = fs.readdirSync(rundir).filter((name) => name.endsWith(RECORD_SUFFIX));
+  } catch {
+    return;
+  }
+  await Promise.all(
+    names.map(async (name) => {
+      const file = path.join(rundir, name);
+      const record = readRecord(file);
+      if (record === null) {
+        log.warn({ file }, 'removing an unreadable worker record');
+        removeStale(file, null);
+        return;
+      }
+      try {
+        await reattachOne(registry, file, record);
+      } catch (err) {
+        log.error({ vm: record.vm, file, err }, 're-attach failed');
+      }
+    }),
+  );
+}
+
+async function reattachOne(registry: Registry, file: string, record: WorkerRecord): Promise<void> {
+  const log = registry.log;
+  const entry = registry.get(record.vm);
+  if (isProcessAlive(record.workerPid)) {
+    let link: WorkerLink | null = null;
+    try {
+      link = await connectToWorker(record.socket);
+      if (entry === undefined) {
+        // Its config was removed while we were away: stop it, as a reload would.
+        log.warn({ vm: record.vm, workerPid: record.workerPid }, 'a worker runs a VM that is no longer configured; stopping it');
+        const config = (await withTimeout(link.api.status(), 5000, 'status')).configFile;
+        await link.api.stop('stop');
+        await withTimeout(link.api.release(), 5000, 'release');
+        link.close();
+        log.info({ vm: record.vm, configFile: config }, 'stopped an unconfigured VM');
+        return;
+      }
+      await registry.adoptLink(entry, record.workerPid, link, true);
+      await withTimeout(link.api.updateConfig(entry.config), 5000, 'updateConfig');
+      await entry.worker?.refreshStatus();
+      return;
+    } catch (err) {
+      if (link === null) {
+        // Nothing listens on its socket: the pid was reused by another process, or the worker is dying.
+        log.warn({ vm: record.vm, workerPid: record.workerPid, err }, 'worker socket does not accept connections');
+      } else {
+        // It accepts but does not answer: it cannot supervise; take its bhyve over instead.
+        log.error({ vm: record.vm, workerPid: record.workerPid, err }, 'worker does not answer; killing it');
+        link.close();
+        try {
+          process.kill(record.workerPid, 'SIGKILL');
+        } catch {
+          // Already gone.
+        }
+      }
+    }
+  }
+  removeStale(file, record);
+  const bhyvePid = record.bhyvePid;
+  if (bhyvePid === null || !isProcessAlive(bhyvePid)) {
+    log.info({ vm: record.vm, workerPid: record.workerPid }, 'removed a stale worker record');
+    return;
+  }
+  if (entry === undefined) {
+    log.error({ vm: record.vm, bhyvePid }, 'bhyve of an unconfigured VM runs without a worker; left alone, stop it by hand');
+    return;
+  }
+  await registry.adoptBhyve(entry, bhyvePid);
+}

@@ -1,0 +1,319 @@
+/**
+ * The registry: one record per configured VM, a worker process per active VM, commands forwarded
+ * to workers, their events re-broadcast. It never waits on bhyve or a hook itself.
+ */
+import { EventEmitter } from 'node:events';
+import type { ConfigProblem, VmConfig } from '../config/types.js';
+import type { ErrorCode, TransitionReason, VmEvent, VmStatus } from '../protocol/types.js';
+import type { CommandOutcome, WorkerSpec } from '../../workers/api.js';
+import type { Logger } from './logger.js';
+import { startTiers, tierDelayMs } from './order.js';
+import { isProcessAlive } from './pidfile.js';
+import { AT_REST, VmEntry, restingStatus } from './vm-entry.js';
+import { WorkerHandle } from './worker-handle.js';
+import type { WorkerListener } from './worker-handle.js';
+import { launchWorker } from './worker-link.js';
+import type { WorkerLink } from './worker-link.js';
+
+export interface RegistryOptions {
+  configdir: string;
+  rundir: string;
+  logdir: string;
+  bhyve: string;
+  bhyvectl: string;
+  verbose: boolean;
+  log: Logger;
+}
+
+/** A request that cannot be carried out, with the protocol's error code. */
+export class CommandError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export class Registry implements WorkerListener {
+  readonly entries = new Map<string, VmEntry>();
+  problems: ConfigProblem[] = [];
+  /** 'event' (VmEvent): everything a worker reports, plus the registry's own events. */
+  readonly bus = new EventEmitter();
+  private stopping = false;
+  readonly log: Logger;
+
+  constructor(readonly options: RegistryOptions) {
+    this.log = options.log;
+    this.bus.setMaxListeners(0);
+  }
+
+  get shuttingDown(): boolean {
+    return this.stopping;
+  }
+
+  /** Adds records for a freshly loaded config set (the initial load). */
+  addConfigs(vms: readonly VmConfig[], problems: ConfigProblem[]): void {
+    for (const config of vms) this.entries.set(config.name, new VmEntry(config));
+    this.problems = problems;
+  }
+
+  get(name: string): VmEntry | undefined {
+    return this.entries.get(name);
+  }
+
+  mustGet(name: string): VmEntry {
+    const entry = this.entries.get(name);
+    if (entry === undefined) throw new CommandError('NOT_FOUND', `no VM named "${name}"`);
+    return entry;
+  }
+
+  statuses(): VmStatus[] {
+    return [...this.entries.values()].map((entry) => entry.status);
+  }
+
+  emit(event: VmEvent): void {
+    this.bus.emit('event', event);
+  }
+
+  specFor(config: VmConfig, extra: Partial<WorkerSpec> = {}): WorkerSpec {
+    const { rundir, logdir, bhyve, bhyvectl, verbose } = this.options;
+    return { vm: config, rundir, logdir, bhyve, bhyvectl, verbose, ...extra };
+  }
+
+  // ---- lifecycle commands -------------------------------------------------------------------
+
+  start(name: string): Promise<CommandOutcome> {
+    const entry = this.mustGet(name);
+    if (this.stopping) throw new CommandError('INVALID_STATE', 'vmstated is shutting down; it starts no VM now');
+    if (entry.removing) throw new CommandError('INVALID_STATE', `VM "${name}" was removed from the configs`);
+    return entry.enqueue(() => this.startNow(entry));
+  }
+
+  /** The body of a start, run in the VM's queue slot. */
+  private async startNow(entry: VmEntry): Promise<CommandOutcome> {
+    if (this.stopping) return { ok: false, status: entry.status, error: 'vmstated is shutting down' };
+    let worker: WorkerHandle;
+    try {
+      worker = await this.ensureWorker(entry);
+    } catch (err) {
+      return this.workerFailed(entry, err);
+    }
+    return this.settle(entry, await this.call(entry, () => worker.api.start()));
+  }
+
+  stop(name: string, reason: 'stop' | 'shutdown' = 'stop'): Promise<CommandOutcome> {
+    const entry = this.mustGet(name);
+    return entry.enqueue(async () => {
+      const worker = entry.worker;
+      if (worker === null) return { ok: true, status: entry.status };
+      return this.settle(entry, await this.call(entry, () => worker.api.stop(reason)));
+    });
+  }
+
+  /** restart of a VM that is at rest starts it (as service(8) restart would). */
+  restart(name: string): Promise<CommandOutcome> {
+    const entry = this.mustGet(name);
+    if (entry.worker === null) return this.start(name);
+    return entry.enqueue(async () => {
+      const worker = entry.worker;
+      // The worker went away while the restart waited in line: start afresh.
+      if (worker === null) return this.startNow(entry);
+      return this.settle(entry, await this.call(entry, () => worker.api.restart()));
+    });
+  }
+
+  failreset(name: string): Promise<CommandOutcome> {
+    const entry = this.mustGet(name);
+    return entry.enqueue(async () => {
+      const worker = entry.worker;
+      if (worker !== null) {
+        const outcome = await this.call(entry, () => worker.api.failreset());
+        if (!outcome.ok) throw new CommandError('INVALID_STATE', outcome.error ?? `VM "${name}" is not failed`);
+        return this.settle(entry, outcome);
+      }
+      if (entry.status.state !== 'failed') {
+        throw new CommandError('INVALID_STATE', `VM "${name}" is ${entry.status.state}, not failed: nothing to reset`);
+      }
+      this.setResting(entry, 'stopped', null, 'restart');
+      return { ok: true, status: entry.status };
+    });
+  }
+
+  /** Calls the worker; a lost connection becomes a failed outcome instead of a hang. */
+  private async call(entry: VmEntry, action: () => Promise<CommandOutcome>): Promise<CommandOutcome> {
+    try {
+      return await action();
+    } catch (err) {
+      return { ok: false, status: entry.status, error: `the worker of VM "${entry.name}" stopped answering: ${(err as Error).message}` };
+    }
+  }
+
+  /** Records the outcome; a VM that came to rest gives its worker back. */
+  private async settle(entry: VmEntry, outcome: CommandOutcome): Promise<CommandOutcome> {
+    if (entry.worker !== null) entry.status = outcome.status;
+    if (AT_REST.has(entry.status.state) && entry.worker !== null) await this.releaseWorker(entry);
+    return { ...outcome, status: entry.status };
+  }
+
+  private workerFailed(entry: VmEntry, err: unknown): CommandOutcome {
+    const reason = `cannot start a worker for VM "${entry.name}": ${(err as Error).message}`;
+    this.log.error({ vm: entry.name, err }, 'worker spawn failed');
+    this.setResting(entry, 'failed', reason, 'failure');
+    return { ok: false, status: entry.status, error: reason };
+  }
+
+  private setResting(entry: VmEntry, state: 'stopped' | 'failed', failureReason: string | null, reason: TransitionReason): void {
+    const previous = entry.status.state;
+    entry.setRestingState(state, failureReason);
+    const event: VmEvent = { type: 'state', vm: entry.name, state, previous, reason, time: entry.status.since };
+    if (failureReason !== null) event.failureReason = failureReason;
+    this.emit(event);
+  }
+
+  // ---- workers ------------------------------------------------------------------------------
+
+  private async ensureWorker(entry: VmEntry): Promise<WorkerHandle> {
+    if (entry.worker !== null) return entry.worker;
+    const { pid, link } = await launchWorker(this.specFor(entry.config));
+    return this.adoptLink(entry, pid, link, false);
+  }
+
+  /** Takes a connected worker into the registry and starts consuming its events. */
+  async adoptLink(entry: VmEntry, pid: number, link: WorkerLink, skipPast: boolean): Promise<WorkerHandle> {
+    const handle = new WorkerHandle(entry.name, pid, link, this, this.log);
+    entry.worker = handle;
+    try {
+      await handle.begin(skipPast);
+    } catch (err) {
+      entry.worker = null;
+      handle.detach();
+      throw err;
+    }
+    this.log.info({ vm: entry.name, workerPid: pid, bhyvePid: entry.status.pid, state: entry.status.state }, 'worker attached');
+    return handle;
+  }
+
+  private async releaseWorker(entry: VmEntry): Promise<void> {
+    const worker = entry.worker;
+    if (worker === null) return;
+    if (!(await worker.release())) return;
+    if (entry.worker === worker) entry.worker = null;
+    entry.status = { ...entry.status, pid: null, workerPid: null };
+    this.log.debug({ vm: entry.name, workerPid: worker.pid }, 'worker released');
+  }
+
+  onEvents(handle: WorkerHandle, events: VmEvent[]): void {
+    const entry = this.entries.get(handle.vm);
+    for (const event of events) {
+      if (entry !== undefined && entry.worker === handle && event.type === 'state') {
+        entry.status = { ...entry.status, state: event.state, since: event.time, failureReason: event.failureReason ?? entry.status.failureReason };
+      }
+      this.emit(event);
+    }
+    // A VM that came to rest by itself (guest poweroff, failure) gives its worker back.
+    if (entry !== undefined && entry.worker === handle && events.some((e) => e.type === 'state' && AT_REST.has(e.state))) {
+      void entry.enqueue(async () => {
+        if (entry.worker !== handle) return;
+        try {
+          await handle.refreshStatus();
+        } catch {
+          return;
+        }
+        if (AT_REST.has(entry.status.state)) await this.releaseWorker(entry);
+      });
+    }
+  }
+
+  onStatus(handle: WorkerHandle, status: VmStatus): void {
+    const entry = this.entries.get(handle.vm);
+    if (entry !== undefined && entry.worker === handle) entry.status = status;
+  }
+
+  onLost(handle: WorkerHandle): void {
+    const entry = this.entries.get(handle.vm);
+    if (entry === undefined || entry.worker !== handle) return;
+    entry.worker = null;
+    const bhyvePid = entry.status.pid;
+    this.log.error({ vm: entry.name, workerPid: handle.pid, bhyvePid }, 'worker connection lost');
+    if (bhyvePid !== null && isProcessAlive(bhyvePid) && !isProcessAlive(handle.pid)) {
+      void entry.enqueue(() => this.adoptBhyve(entry, bhyvePid));
+      return;
+    }
+    if (!AT_REST.has(entry.status.state)) {
+      this.setResting(entry, 'failed', `its worker (pid ${handle.pid}) exited unexpectedly`, 'failure');
+    } else {
+      entry.status = { ...entry.status, pid: null, workerPid: null };
+    }
+  }
+
+  /** A bhyve whose worker died: a new worker watches it (never a second bhyve for one VM). */
+  async adoptBhyve(entry: VmEntry, bhyvePid: number): Promise<void> {
+    try {
+      const { pid, link } = await launchWorker(this.specFor(entry.config, { adoptPid: bhyvePid }));
+      await this.adoptLink(entry, pid, link, false);
+      this.log.warn({ vm: entry.name, bhyvePid, workerPid: pid }, 'adopted a bhyve whose worker had died');
+    } catch (err) {
+      this.log.error({ vm: entry.name, bhyvePid, err }, 'cannot adopt bhyve');
+      entry.setRestingState('failed', `bhyve pid ${bhyvePid} runs without a worker and could not be adopted: ${(err as Error).message}`);
+      entry.status = { ...entry.status, pid: bhyvePid };
+    }
+  }
+
+  // ---- autostart and shutdown ---------------------------------------------------------------
+
+  /** Starts the given (default: every autostart) VMs by startorder tiers, waiting startdelay after each. */
+  async autostart(entries: VmEntry[] = [...this.entries.values()]): Promise<void> {
+    const candidates = entries.filter((e) => e.config.autostart && e.worker === null && e.status.state === 'stopped');
+    for (const tier of startTiers(candidates)) {
+      if (this.stopping) return;
+      this.log.info({ startorder: tier[0]!.config.startorder, vms: tier.map((e) => e.name) }, 'autostart');
+      await Promise.all(
+        tier.map(async (entry) => {
+          try {
+            const outcome = await this.start(entry.name);
+            if (!outcome.ok) this.log.error({ vm: entry.name, error: outcome.error }, 'autostart failed');
+          } catch (err) {
+            this.log.error({ vm: entry.name, err }, 'autostart failed');
+          }
+        }),
+      );
+      const delay = tierDelayMs(tier);
+      if (delay > 0 && !this.stopping) await new Promise((resolve) => setTimeout(resolve, delay));
+    }
+  }
+
+  /**
+   * Shutdown: stop every VM in reverse start order (parallel within a tier; the stop escalation
+   * is the worker's), or with keepVms leave them running under their workers.
+   */
+  async shutdown(keepVms: boolean): Promise<void> {
+    this.stopping = true;
+    if (keepVms) {
+      for (const entry of this.entries.values()) entry.worker?.detach();
+      return;
+    }
+    for (const tier of startTiers([...this.entries.values()]).reverse()) {
+      const active = tier.filter((entry) => entry.worker !== null);
+      if (active.length > 0) this.log.info({ startorder: tier[0]!.config.startorder, vms: active.map((e) => e.name) }, 'stopping');
+      await Promise.all(
+        tier.map(async (entry) => {
+          try {
+            const outcome = await this.stop(entry.name, 'shutdown');
+            if (!outcome.ok) this.log.error({ vm: entry.name, error: outcome.error }, 'stop at shutdown failed');
+          } catch (err) {
+            this.log.error({ vm: entry.name, err }, 'stop at shutdown failed');
+          }
+        }),
+      );
+    }
+    for (const entry of this.entries.values()) entry.worker?.detach();
+  }
+
+  /** A new record, e.g. from a reload; it needs no worker until it starts. */
+  addEntry(config: VmConfig): VmEntry {
+    const entry = new VmEntry(config, restingStatus(config));
+    this.entries.set(config.name, entry);
+    return entry;
+  }
+}

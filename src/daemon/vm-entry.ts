@@ -1,0 +1,69 @@
+/** The registry's record of one configured VM: its last good config, last known status, worker. */
+import type { VmConfig } from '../config/types.js';
+import type { VmState, VmStatus } from '../protocol/types.js';
+import type { WorkerHandle } from './worker-handle.js';
+
+/** States in which the VM has no bhyve and needs no worker. */
+export const AT_REST: ReadonlySet<VmState> = new Set<VmState>(['stopped', 'failed']);
+
+/** The status of a VM that has no worker, from its config and what the registry last knew. */
+export function restingStatus(config: VmConfig, previous?: VmStatus): VmStatus {
+  const state: VmState = previous !== undefined && previous.state === 'failed' ? 'failed' : 'stopped';
+  return {
+    name: config.name,
+    state,
+    pid: null,
+    workerPid: null,
+    restarts: previous?.restarts ?? 0,
+    lastExit: previous?.lastExit ?? null,
+    failureReason: state === 'failed' ? (previous?.failureReason ?? null) : null,
+    owner: config.owner ?? null,
+    group: config.group ?? null,
+    description: config.description ?? null,
+    os: config.os ?? null,
+    osversion: config.osversion ?? null,
+    autostart: config.autostart,
+    since: previous?.since ?? new Date().toISOString(),
+    configFile: config.file,
+    configPending: false,
+  };
+}
+
+export class VmEntry {
+  worker: WorkerHandle | null = null;
+  /** Set once a reload removed the VM from the configs: it is being stopped, then dropped. */
+  removing = false;
+  private tail: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    public config: VmConfig,
+    public status: VmStatus = restingStatus(config),
+  ) {}
+
+  get name(): string {
+    return this.config.name;
+  }
+
+  /**
+   * Runs lifecycle operations (spawn, start, stop, release) one after another, so that two
+   * starts never spawn two workers and a stop sent during a start waits for it.
+   */
+  enqueue<T>(operation: () => Promise<T>): Promise<T> {
+    const result = this.tail.then(operation, operation);
+    this.tail = result.catch(() => {});
+    return result;
+  }
+
+  /** Records a state the registry decided itself (no worker to ask). */
+  setRestingState(state: 'stopped' | 'failed', failureReason: string | null): void {
+    this.status = {
+      ...this.status,
+      state,
+      pid: null,
+      workerPid: null,
+      failureReason,
+      since: new Date().toISOString(),
+      ...(state === 'stopped' ? { restarts: 0 } : {}),
+    };
+  }
+}
