@@ -53,9 +53,9 @@ export async function readVm(root: UclObjectNode, file: string, problems: Proble
   const settings = readSettings(vmNode, dir, problems);
   const named = vmName(vmNode, settings, problems);
   problems.vm = named.name;
-  const vm = buildVm(settings, named.name, file, dir);
+  const vm = buildVm(settings, named.name ?? '', file, dir);
   if (!settings.nodes.has('configfile')) {
-    problems.error(keyPosition(vmNode), `VM ${named.name} has no configfile: set it to the bhyve config file, ` +
+    problems.error(keyPosition(vmNode), `VM ${named.name ?? vmNode.key?.name} has no configfile: set it to the bhyve config file, ` +
       'for example  configfile = bhyve_config;');
   }
   await checkFiles(vm, settings, problems);
@@ -147,12 +147,12 @@ function readValue(kind: KeyKind, node: UclNode, key: string, dir: string, probl
 
 /** The `name` key, or else the top-level key. */
 function vmName(vmNode: UclObjectNode, settings: Settings, problems: ProblemList):
-  { name: string; at: Position; valid: boolean } {
+  { name?: string; at: Position; valid: boolean } {
   const nameNode = settings.nodes.get('name');
   const given = settings.text('name');
+  if (nameNode && given === undefined) return { at: valuePosition(nameNode), valid: false }; // reported
   const name = given ?? vmNode.key?.name ?? '';
   const at = given !== undefined && nameNode ? valuePosition(nameNode) : keyPosition(vmNode);
-  if (nameNode && given === undefined) return { name, at, valid: false }; // its type error is reported
   if (!VM_NAME.test(name)) {
     problems.error(at, `VM name ${JSON.stringify(name)} is not usable: a name is 1 to 31 letters, digits, ` +
       `'.', '_' or '-', starting with a letter or digit (bhyve's limit; it also names files)`);

@@ -1,0 +1,114 @@
+/** `<configfile>.generated`: content (DESIGN.md section 4) and atomic replacement. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { generatedConfigText, writeGeneratedConfig } from '../../src/config/generated.js';
+import { loadConfigDir } from '../../src/config/load.js';
+import type { VmConfig } from '../../src/config/types.js';
+import { summarize, tempDir, writeVm } from './helpers.js';
+
+/** What `bhyve ... -o config.dump=1 bsdvm` prints for the man page's example, config.dump removed. */
+const BSDVM_BHYVE_CONFIG = [
+  'acpi_tables=false', 'cpus=2', 'memory.size=4G', 'x86.strictmsr=false', 'x86.vmexit_on_hlt=true',
+  'pci.0.0.0.device=hostbridge', 'pci.0.4.0.device=ahci', 'pci.0.4.0.port.0.type=hd',
+  'pci.0.4.0.port.0.path=disk.img', 'pci.0.5.0.device=virtio-net', 'pci.0.5.0.backend=tap0',
+  'pci.0.29.0.device=fbuf', 'pci.0.29.0.tcp=[::]:5900', 'pci.0.29.0.w=800', 'pci.0.29.0.h=600',
+  'pci.0.30.0.device=xhci', 'pci.0.30.0.slot.1.device=tablet', 'pci.0.31.0.device=lpc',
+  'lpc.com1.path=stdio', 'lpc.bootrom=/usr/local/share/uefi-firmware/BHYVE_UEFI.fd', '', 'name=bsdvm', '',
+].join('\n');
+
+async function loadSingle(configdir: string): Promise<VmConfig> {
+  const load = await loadConfigDir(configdir);
+  assert.deepEqual(summarize(load.problems), []);
+  assert.equal(load.vms.length, 1);
+  return load.vms[0]!;
+}
+
+test("the man page's bsdvm example generates the bhyve file, a newline and name=bsdvm", async (t) => {
+  const configdir = tempDir(t);
+  const bhyveConfig = path.join(configdir, 'bsdvm', 'bhyve_config');
+  writeVm(configdir, 'bsdvm', `bsdvm { configfile = ${bhyveConfig}; }\n`, BSDVM_BHYVE_CONFIG);
+  const vm = await loadSingle(configdir);
+  const written = await writeGeneratedConfig(vm);
+  assert.equal(written, `${bhyveConfig}.generated`);
+  const expected = Buffer.from(`${BSDVM_BHYVE_CONFIG}\nname=bsdvm\n`);
+  assert.ok(fs.readFileSync(written).equals(expected), fs.readFileSync(written, 'utf8'));
+});
+
+test('every UCL setting becomes a bhyve line, in order, with name last', async (t) => {
+  const configdir = tempDir(t);
+  writeVm(configdir, 'vm0', `vm0 {
+    name = gen;
+    configfile = bhyve_config;
+    bootrom = firmware.fd;
+    vmexit_on_halt = false;
+    generate_acpi_tables = true;
+    threads = 1;
+    cores = 2;
+    sockets = 1;
+    cpus = 2;
+    memory = 2G;
+    description = "not for bhyve";
+}
+`, 'cpus=1');
+  const vm = await loadSingle(configdir);
+  const text = generatedConfigText(vm, Buffer.from('cpus=1'));
+  assert.equal(text.toString('utf8'), [
+    'cpus=1', 'memory.size=2048M', 'cpus=2', 'sockets=1', 'cores=2', 'threads=1', 'acpi_tables=true',
+    'x86.vmexit_on_hlt=false', `lpc.bootrom=${path.join(vm.dir, 'firmware.fd')}`, 'name=gen', '',
+  ].join('\n'));
+});
+
+test('the bhyve bytes are kept as they are, even without a final newline or in another encoding', () => {
+  const vm = { name: 'raw', configfile: '/x', memoryMiB: 512 } as VmConfig;
+  const bytes = Buffer.from([0x23, 0xe9, 0x0a, 0x63, 0x70, 0x75, 0x73, 0x3d, 0x31]); // "#\xe9\ncpus=1", latin-1
+  const text = generatedConfigText(vm, bytes);
+  assert.ok(text.subarray(0, bytes.length).equals(bytes));
+  assert.equal(text.subarray(bytes.length).toString(), '\nmemory.size=512M\nname=raw\n');
+});
+
+test('writing replaces an older generated file completely and leaves no temporary file', async (t) => {
+  const configdir = tempDir(t);
+  writeVm(configdir, 'vm0', 'vm0 { configfile = bhyve_config; cpus = 2; }\n', 'lpc.com1.path=stdio\n');
+  const vm = await loadSingle(configdir);
+  const target = `${vm.configfile}.generated`;
+  fs.writeFileSync(target, 'stale line\n'.repeat(1000));
+  await writeGeneratedConfig(vm);
+  assert.equal(fs.readFileSync(target, 'utf8'), 'lpc.com1.path=stdio\n\ncpus=2\nname=vm0\n');
+  assert.deepEqual(fs.readdirSync(vm.dir).sort(), ['bhyve_config', 'bhyve_config.generated', 'config']);
+});
+
+test('concurrent writes each leave a complete file, never a mix', async (t) => {
+  const configdir = tempDir(t);
+  writeVm(configdir, 'vm0', 'vm0 { configfile = bhyve_config; }\n', 'x=1\n'.repeat(5000));
+  const base = await loadSingle(configdir);
+  const variants = Array.from({ length: 12 }, (_, i) => ({ ...base, memoryMiB: 1024 + i }));
+  await Promise.all(variants.map((vm) => writeGeneratedConfig(vm)));
+  const content = fs.readFileSync(`${base.configfile}.generated`);
+  const bhyve = fs.readFileSync(base.configfile);
+  assert.ok(variants.some((vm) => generatedConfigText(vm, bhyve).equals(content)));
+  assert.deepEqual(fs.readdirSync(base.dir).sort(), ['bhyve_config', 'bhyve_config.generated', 'config']);
+});
+
+test('a failed write leaves no temporary file and reports the error', async (t) => {
+  const configdir = tempDir(t);
+  writeVm(configdir, 'vm0', 'vm0 { configfile = bhyve_config; }\n');
+  const vm = await loadSingle(configdir);
+  fs.mkdirSync(`${vm.configfile}.generated`); // rename cannot replace a directory with a file
+  await assert.rejects(writeGeneratedConfig(vm));
+  assert.deepEqual(fs.readdirSync(vm.dir).sort(), ['bhyve_config', 'bhyve_config.generated', 'config']);
+  fs.rmSync(vm.configfile);
+  fs.rmdirSync(`${vm.configfile}.generated`);
+  await assert.rejects(writeGeneratedConfig(vm), /ENOENT/);
+  assert.deepEqual(fs.readdirSync(vm.dir), ['config']);
+});
+
+test('the generated file keeps the bhyve file permissions', async (t) => {
+  const configdir = tempDir(t);
+  writeVm(configdir, 'vm0', 'vm0 { configfile = bhyve_config; }\n');
+  const vm = await loadSingle(configdir);
+  fs.chmodSync(vm.configfile, 0o600);
+  const written = await writeGeneratedConfig(vm);
+  assert.equal(fs.statSync(written).mode & 0o777, 0o600);
+});

@@ -1,0 +1,59 @@
+/** Temporary config directories for the config tests. */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { TestContext } from 'node:test';
+import { loadConfigDir } from '../../src/config/load.js';
+import type { ConfigDirLoad, ConfigProblem } from '../../src/config/types.js';
+
+export const BHYVE_CONFIG = 'pci.0.0.0.device=hostbridge\npci.0.31.0.device=lpc\nlpc.com1.path=stdio\n';
+
+/** A fresh directory removed when the test ends. */
+export function tempDir(t: TestContext): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vmstated-config-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** `<configdir>/<dir>/config` with `text`, and a `bhyve_config` beside it (unless `bhyve` is null). */
+export function writeVm(configdir: string, dir: string, text: string, bhyve: string | null = BHYVE_CONFIG): string {
+  const vmdir = path.join(configdir, dir);
+  fs.mkdirSync(vmdir, { recursive: true });
+  if (bhyve !== null) fs.writeFileSync(path.join(vmdir, 'bhyve_config'), bhyve);
+  const file = path.join(vmdir, 'config');
+  fs.writeFileSync(file, text);
+  return file;
+}
+
+/** Load a config dir holding one VM with these settings inside `name { ... }`. */
+export async function loadOne(t: TestContext, body: string, name = 'vm0'): Promise<{ load: ConfigDirLoad; file: string; text: string }> {
+  const configdir = tempDir(t);
+  const text = `${name} {\n    configfile = bhyve_config;\n${body}\n}\n`;
+  const file = writeVm(configdir, name, text);
+  return { load: await loadConfigDir(configdir), file, text };
+}
+
+/** 1-based line and column of the first `needle` in `text`. */
+export function positionOf(text: string, needle: string): { line: number; column: number } {
+  const index = text.indexOf(needle);
+  if (index < 0) throw new Error(`${JSON.stringify(needle)} not in the test config`);
+  const before = text.slice(0, index).split('\n');
+  return { line: before.length, column: before.at(-1)!.length + 1 };
+}
+
+/** Where the value of `key = value` stands in `text`. */
+export function valueAt(text: string, key: string, value: string): { line: number; column: number } {
+  const at = positionOf(text, `${key} = ${value}`);
+  return { line: at.line, column: at.column + key.length + 3 };
+}
+
+/** The problems, as `severity line:column message` lines, for readable assertions. */
+export function summarize(problems: ConfigProblem[]): string[] {
+  return problems.map((p) => `${p.severity} ${p.line}:${p.column} ${p.message}`);
+}
+
+/** The one problem there is, failing with the whole list when there are more or none. */
+export function onlyProblem(problems: ConfigProblem[]): ConfigProblem {
+  if (problems.length !== 1) throw new Error(`expected one problem, got: ${JSON.stringify(summarize(problems), null, 1)}`);
+  return problems[0]!;
+}
