@@ -14,6 +14,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
+import { endianness } from 'node:os';
 import { libc } from './libc.js';
 
 export interface PeerCredentials {
@@ -33,9 +34,11 @@ export class PeerCredentialsError extends Error {
   }
 }
 
-// Linux (x86-64, arm64 and the other asm-generic architectures).
+// Linux. SOL_SOCKET and SO_PEERCRED are 1 and 17 on x86, arm, arm64, riscv,
+// loongarch and s390; powerpc numbers SO_PEERCRED 21. (mips, sparc, alpha and
+// parisc differ more; Node does not ship builds for them.)
 const LINUX_SOL_SOCKET = 1;
-const LINUX_SO_PEERCRED = 17;
+const LINUX_SO_PEERCRED = process.arch === 'ppc64' || process.arch === 'ppc' ? 21 : 17;
 const LINUX_SO_PEERGROUPS = 59;
 const LINUX_ERANGE = 34;
 const LINUX_ENOPROTOOPT = 92;
@@ -52,6 +55,12 @@ const XUCRED_NGROUPS = 8;
 const XUCRED_GROUPS = 12;
 const XUCRED_PID = 80;
 const XUCRED_BYTES = 88;
+
+// The kernel fills these structs in the machine's byte order.
+const LITTLE_ENDIAN = endianness() === 'LE';
+const u32 = (b: Buffer, at: number): number => (LITTLE_ENDIAN ? b.readUInt32LE(at) : b.readUInt32BE(at));
+const i32 = (b: Buffer, at: number): number => (LITTLE_ENDIAN ? b.readInt32LE(at) : b.readInt32BE(at));
+const i16 = (b: Buffer, at: number): number => (LITTLE_ENDIAN ? b.readInt16LE(at) : b.readInt16BE(at));
 
 /**
  * The descriptor behind a net.Socket. Node exposes no public accessor, but
@@ -83,9 +92,9 @@ function linuxPeerCredentials(fd: number): PeerCredentials {
   if (c.getsockopt(fd, LINUX_SOL_SOCKET, LINUX_SO_PEERCRED, ucred, length) !== 0) {
     throw sockoptFailure('SO_PEERCRED', c.errno());
   }
-  const pid = ucred.readInt32LE(0);
-  const uid = ucred.readUInt32LE(4);
-  const gid = ucred.readUInt32LE(8);
+  const pid = i32(ucred, 0);
+  const uid = u32(ucred, 4);
+  const gid = u32(ucred, 8);
   return { uid, gid, groups: linuxPeerGroups(fd, pid), ...(pid > 0 ? { pid } : {}) };
 }
 
@@ -97,7 +106,7 @@ function linuxPeerGroups(fd: number, pid: number): number[] {
     const length = [buffer.length];
     if (c.getsockopt(fd, LINUX_SOL_SOCKET, LINUX_SO_PEERGROUPS, buffer, length) === 0) {
       const groups: number[] = [];
-      for (let offset = 0; offset + 4 <= length[0]; offset += 4) groups.push(buffer.readUInt32LE(offset));
+      for (let offset = 0; offset + 4 <= length[0]; offset += 4) groups.push(u32(buffer, offset));
       return groups;
     }
     const errno = c.errno();
@@ -148,18 +157,18 @@ export function parseXucred(xucred: Buffer): PeerCredentials {
   if (xucred.length < XUCRED_GROUPS + 4) {
     throw new PeerCredentialsError(`cannot read peer credentials: struct xucred too short (${xucred.length} bytes)`);
   }
-  const version = xucred.readUInt32LE(0);
+  const version = u32(xucred, 0);
   if (version !== XUCRED_VERSION) {
     throw new PeerCredentialsError(`cannot read peer credentials: unknown struct xucred version ${version}`);
   }
-  const uid = xucred.readUInt32LE(XUCRED_UID);
-  const ngroups = Math.min(xucred.readInt16LE(XUCRED_NGROUPS), XU_NGROUPS);
+  const uid = u32(xucred, XUCRED_UID);
+  const ngroups = Math.min(i16(xucred, XUCRED_NGROUPS), XU_NGROUPS);
   if (ngroups < 1) throw new PeerCredentialsError('cannot read peer credentials: struct xucred has no groups');
   const groups: number[] = [];
   for (let i = 0; i < ngroups && XUCRED_GROUPS + 4 * (i + 1) <= xucred.length; i++) {
-    groups.push(xucred.readUInt32LE(XUCRED_GROUPS + 4 * i));
+    groups.push(u32(xucred, XUCRED_GROUPS + 4 * i));
   }
   const gid = groups[0];
-  const pid = xucred.length >= XUCRED_PID + 4 ? xucred.readInt32LE(XUCRED_PID) : 0;
+  const pid = xucred.length >= XUCRED_PID + 4 ? i32(xucred, XUCRED_PID) : 0;
   return { uid, gid, groups: groups.slice(1), ...(pid > 0 ? { pid } : {}) };
 }

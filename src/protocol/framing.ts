@@ -187,16 +187,19 @@ export class LineWriter {
   }
 
   /**
-   * Queues one message. Returns false when it was not queued (the socket is
-   * closed or was just closed for overflow).
+   * Queues one message. Returns false when it was not queued: the socket is
+   * closed, or it was closed now because the peer left more than the cap unread.
    */
   write(message: unknown): boolean {
     if (this.socket.destroyed || !this.socket.writable) return false;
-    this.socket.write(encodeLine(message));
+    // The backlog is checked before this message is added: a peer that reads
+    // gets even a reply larger than the cap, one that does not is cut off
+    // with at most the cap plus one message queued.
     if (this.socket.writableLength > this.maxQueuedBytes) {
       this.overflow();
       return false;
     }
+    this.socket.write(encodeLine(message));
     return true;
   }
 

@@ -156,6 +156,7 @@ test('LineWriter closes the connection of a peer that never reads, once the cap 
   await closed;
   assert.equal(writer.closedForOverflow, true);
   assert.ok(overflowBytes > cap, `queued ${overflowBytes} bytes when it gave up`);
+  assert.ok(overflowBytes <= cap + encodeLine(line).length, 'never more than the cap plus one message');
   assert.equal(writer.write(line), false, 'writing after the close is refused');
 });
 
@@ -183,4 +184,26 @@ test('LineWriter.whenDrained waits for a full queue to drain', async (t) => {
   readerSocket.resume();
   await waiting;
   assert.equal(writer.ready, true);
+});
+
+test('LineWriter lets a reading peer receive a single message larger than the cap', async (t) => {
+  const socketPath = tempSocketPath(t);
+  const received = new Promise<string>((resolve) => {
+    const server = net.createServer((socket) => {
+      socket.on('error', () => {});
+      const writer = new LineWriter(socket, { maxQueuedBytes: 64 * 1024 });
+      assert.equal(writer.write({ big: 'b'.repeat(1024 * 1024) }), true);
+      socket.end();
+    });
+    t.after(() => server.close());
+    server.listen(socketPath, () => {
+      const client = net.connect(socketPath);
+      const lines: string[] = [];
+      readLines(client, { onLine: (l) => lines.push(l), onError: (e) => lines.push(`!${e.kind}`), onEnd: () => resolve(lines.join('|')) }, {
+        maxLineBytes: 2 * 1024 * 1024,
+      });
+    });
+  });
+  const text = await received;
+  assert.equal((JSON.parse(text) as { big: string }).big.length, 1024 * 1024);
 });
