@@ -5,6 +5,7 @@
 import { spawn } from 'node:child_process';
 import type { BhyveExit } from '../src/protocol/types.js';
 import { UNKNOWN_EXIT, describeExit } from './bhyve-exit.js';
+import { drainThenRelease } from './drain.js';
 import type { VmLog } from './vm-log.js';
 
 const ADOPTED_POLL_MS = 250;
@@ -35,7 +36,8 @@ export function launchBhyve(bhyve: string, generatedFile: string, name: string, 
     const exited = new Promise<BhyveExit>((resolveExit) => {
       child.once('exit', (code, signal) => {
         alive = false;
-        resolveExit(describeExit(code, signal));
+        // bhyve's last words come before the exit line in the log
+        void drainThenRelease([child.stdout, child.stderr]).then(() => resolveExit(describeExit(code, signal)));
       });
     });
     child.once('error', (error) => {

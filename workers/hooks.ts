@@ -6,14 +6,12 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
 import type { VmState } from '../src/protocol/types.js';
+import { drainThenRelease } from './drain.js';
 import type { VmLog } from './vm-log.js';
 
 /** Time a timed-out hook gets between SIGTERM and SIGKILL. */
 export const HOOK_KILL_GRACE_MS = 2_000;
-/** After the hook exits, how long its output may still drain before we stop reading. */
-const OUTPUT_DRAIN_MS = 200;
 
 export interface HookRun {
   state: VmState;
@@ -112,19 +110,4 @@ export function runHook(run: HookRun): Promise<HookResult> {
     child.once('exit', (code, signal) => finish(code, signal));
     child.once('error', (error) => finish(null, null, `could not be run: ${error.message}`));
   });
-}
-
-/**
- * Let the pipes deliver what the hook wrote before it exited, then let go of them: a background
- * child that inherited them may hold them open for ever, and must not hold up the VM.
- */
-async function drainThenRelease(streams: (Readable | null)[]): Promise<void> {
-  const open = streams.filter((stream): stream is Readable => stream !== null && !stream.closed);
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([
-    Promise.all(open.map((stream) => new Promise((done) => stream.once('close', done)))),
-    new Promise((done) => (timer = setTimeout(done, OUTPUT_DRAIN_MS))),
-  ]);
-  clearTimeout(timer);
-  for (const stream of open) stream.destroy();
 }
