@@ -1,0 +1,85 @@
+/**
+ * vmstated/ucl — a zero-dependency UCL parser that reads what FreeBSD's
+ * libucl 0.9 reads, the same way.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { UclError } from './errors.js';
+import { Parser, type ParserSettings } from './parser.js';
+import { toPublic } from './tree.js';
+import type { UclNode, UclObjectNode, UclParseOptions } from './types.js';
+
+export * from './types.js';
+export { UclError } from './errors.js';
+export { toTyped, formatG17, type TypedNode } from './typed.js';
+
+function realOrResolved(file: string): string {
+  try {
+    return fs.realpathSync(file);
+  } catch {
+    return path.resolve(file);
+  }
+}
+
+function settingsFor(options: UclParseOptions): ParserSettings {
+  const cwd = process.cwd();
+  const vars = new Map<string, string>();
+  let curFile: string | undefined;
+  if (options.filename !== undefined) {
+    curFile = realOrResolved(options.filename);
+    vars.set('FILENAME', curFile);
+    vars.set('CURDIR', path.dirname(curFile));
+  } else {
+    vars.set('FILENAME', 'undef');
+    vars.set('CURDIR', cwd);
+  }
+  for (const [name, value] of Object.entries(options.variables ?? {})) vars.set(name, value);
+  const settings: ParserSettings = { lowercase: options.lowercaseKeys === true, vars, cwd, includePaths: null };
+  if (curFile !== undefined) settings.curFile = curFile;
+  return settings;
+}
+
+/** Runs the parser so that nothing but UclError ever escapes. */
+function guarded<T>(file: string | undefined, run: () => T): T {
+  const where = { line: 0, column: 0, ...(file !== undefined ? { file } : {}) };
+  try {
+    return run();
+  } catch (e) {
+    if (e instanceof UclError) throw e;
+    if (e instanceof RangeError) throw new UclError('the document nests too deeply to be read', where);
+    throw new UclError(`internal parser error: ${e instanceof Error ? e.message : String(e)}`, where);
+  }
+}
+
+/** Parses UCL text; the top level may also be an array (libucl accepts `[ ... ]` documents). */
+export function parseUclValue(text: string, options: UclParseOptions = {}): UclNode {
+  return guarded(options.filename, () => {
+    const parser = new Parser(settingsFor(options));
+    return toPublic(parser.parseDocument(String(text), options.filename));
+  });
+}
+
+/** Parses UCL text whose top level is an object (as every config file is). */
+export function parseUcl(text: string, options: UclParseOptions = {}): UclObjectNode {
+  const node = parseUclValue(text, options);
+  if (node.type !== 'object') {
+    const where = { line: node.line, column: node.column, ...(options.filename !== undefined ? { file: options.filename } : {}) };
+    throw new UclError('the document is an array; an object was expected', where);
+  }
+  return node;
+}
+
+function readText(file: string): string {
+  try {
+    return new TextDecoder().decode(fs.readFileSync(file));
+  } catch (e) {
+    const reason = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message;
+    throw new UclError(`cannot read ${file}: ${reason}`, { file, line: 0, column: 0 });
+  }
+}
+
+/** Reads and parses a UCL file; `filename` defaults to the path. */
+export function parseUclFile(file: string, options: UclParseOptions = {}): UclObjectNode {
+  const filename = options.filename ?? file;
+  return parseUcl(readText(file), { ...options, filename });
+}
