@@ -4,7 +4,7 @@
 export async function checkConfigs(configdir: string): Promise<number> {
   const { checkConfigDir } = await import('../config/check.js');
   const { formatProblem } = await import('../config/format.js');
-  let result;
+  let result: Awaited<ReturnType<typeof checkConfigDir>>;
   try {
     result = await checkConfigDir(configdir);
   } catch (err) {
@@ -12,5 +12,6 @@ export async function checkConfigs(configdir: string): Promise<number> {
     return 1;
   }
   for (const problem of result.problems) process.stderr.write(`${formatProblem(problem)}\n`);
+  process.stdout.write(`${result.summary}\n`);
   return result.errorCount > 0 ? 1 : 0;
 }

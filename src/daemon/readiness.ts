@@ -23,6 +23,8 @@ interface ReadyMessage {
 export function daemonize(argv: readonly string[]): Promise<number> {
   const script = process.argv[1] ?? '';
   const child = spawn(process.execPath, [...process.execArgv, script, ...argv], {
+    // Keep argv[0] as we were started ("node"): rc.subr finds the daemon by it in ps(1).
+    argv0: process.argv0,
     detached: true,
     stdio: ['ignore', 'ignore', 'ignore', 'pipe'],
     env: { ...process.env, [READY_FD_ENV]: String(READY_FD) },

@@ -1,0 +1,88 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import type { VmStatus } from '../../src/protocol/types.js';
+import { BHYVECTL_SIM_BIN } from '../helpers/paths.js';
+import { createVmstatedEnv, waitFor } from '../helpers/vmstated-env.js';
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function killAndWait(pid: number): Promise<void> {
+  process.kill(pid, 'SIGKILL');
+  await waitFor(`pid ${pid} to die`, () => (isAlive(pid) ? undefined : true));
+}
+
+test('after a SIGKILL of the registry a new one re-attaches to the running VM, then adopts a bhyve whose worker died', async (t) => {
+  const env = createVmstatedEnv();
+  t.after(() => env.destroy());
+  env.writeVm('web', { maxrestart: 5 });
+  const first = await env.startDaemon();
+  const client = await env.client();
+  const { status: started } = await client.request<{ status: VmStatus }>('start', { vm: 'web' });
+  client.close();
+  const bhyvePid = started.pid!;
+  const workerPid = started.workerPid!;
+
+  await killAndWait(first);
+  assert.equal(isAlive(bhyvePid), true, 'the VM keeps running without the registry');
+  const second = await env.startDaemon();
+  assert.notEqual(second, first);
+  const attached = await env.status('web');
+  assert.equal(attached.state, 'running');
+  assert.equal(attached.pid, bhyvePid, 'the same bhyve, not a second one');
+  assert.equal(attached.workerPid, workerPid, 'the same worker');
+
+  // A guest reboot after the re-attach is handled by the worker and seen by the new registry.
+  const reboot = spawnSync(process.execPath, [BHYVECTL_SIM_BIN, '--vm=web', '--sim-guest=reboot'], { env: env.env, encoding: 'utf8' });
+  assert.equal(reboot.status, 0, reboot.stderr);
+  const rebooted = await env.waitForStatus('web', (s) => s.state === 'running' && s.pid !== bhyvePid && s.restarts === 1);
+  assert.equal(rebooted.workerPid, workerPid);
+
+  // Now the registry and the worker die; bhyve lives on and is adopted by a new worker.
+  await killAndWait(second);
+  await killAndWait(workerPid);
+  assert.equal(isAlive(rebooted.pid!), true);
+  await env.startDaemon();
+  const adopted = await env.waitForStatus('web', (s) => s.workerPid !== null);
+  assert.equal(adopted.state, 'running');
+  assert.equal(adopted.pid, rebooted.pid, 'the orphaned bhyve was adopted, not replaced');
+  assert.notEqual(adopted.workerPid, workerPid);
+
+  const stopper = await env.client();
+  const { status: stopped } = await stopper.request<{ status: VmStatus }>('stop', { vm: 'web' });
+  stopper.close();
+  assert.equal(stopped.state, 'stopped');
+  await waitFor('the adopted bhyve to exit', () => (isAlive(rebooted.pid!) ? undefined : true));
+});
+
+test('a worker record whose worker and bhyve are both gone is removed at start', async (t) => {
+  const env = createVmstatedEnv();
+  t.after(() => env.destroy());
+  env.writeVm('web');
+  const first = await env.startDaemon();
+  const client = await env.client();
+  const { status } = await client.request<{ status: VmStatus }>('start', { vm: 'web' });
+  client.close();
+  await killAndWait(first);
+  await killAndWait(status.workerPid!);
+  await killAndWait(status.pid!);
+
+  await env.startDaemon();
+  const after = await env.status('web');
+  assert.equal(after.pid, null);
+  assert.equal(after.workerPid, null);
+  assert.equal(after.state, 'stopped');
+  assert.match(env.daemonLog(), /removed a stale worker record/);
+  // It can be started again: no leftover blocks it.
+  const again = await env.client();
+  const { status: restarted } = await again.request<{ status: VmStatus }>('start', { vm: 'web' });
+  again.close();
+  assert.equal(restarted.state, 'running');
+});

@@ -1,0 +1,84 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { createVmstatedEnv, waitFor } from '../helpers/vmstated-env.js';
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+test('vmstated daemonizes, exits 0 only once it serves, and SIGTERM removes its pidfile and socket', async (t) => {
+  const env = createVmstatedEnv();
+  t.after(() => env.destroy());
+  env.writeVm('web');
+  const pid = await env.startDaemon();
+  assert.notEqual(pid, process.pid);
+  assert.equal(isAlive(pid), true);
+  assert.equal(fs.statSync(env.sockpath).mode & 0o777, 0o666, 'socket mode 0666');
+  const statuses = await (await env.client()).request<Array<{ name: string; state: string }>>('status');
+  assert.deepEqual(statuses.map((s) => [s.name, s.state]), [['web', 'stopped']]);
+  assert.match(env.daemonLog(), /vmstated serving/);
+
+  process.kill(pid, 'SIGTERM');
+  await waitFor('the daemon to exit', () => (isAlive(pid) ? undefined : true));
+  assert.equal(fs.existsSync(env.pidfile), false, 'pidfile removed');
+  assert.equal(fs.existsSync(env.sockpath), false, 'socket removed');
+});
+
+test('a startup failure gives a message on stderr and a non-zero exit', async (t) => {
+  const env = createVmstatedEnv();
+  t.after(() => env.destroy());
+
+  const noConfig = await env.runVmstated(['-c', path.join(env.dir, 'missing')]);
+  assert.notEqual(noConfig.status, 0);
+  assert.match(noConfig.stderr, /^vmstated: .*missing/m);
+
+  const unbindable = await env.runVmstated(['-s', path.join(env.dir, 'no-such-dir', 'vmstated.sock')]);
+  assert.notEqual(unbindable.status, 0);
+  assert.match(unbindable.stderr, /^vmstated: cannot bind the control socket .*no-such-dir/m);
+
+  const foreground = await env.runVmstated(['-f', '-s', path.join(env.dir, 'no-such-dir', 'x.sock')]);
+  assert.notEqual(foreground.status, 0, 'in the foreground too');
+  assert.match(foreground.stderr, /cannot bind the control socket/);
+  assert.equal(fs.existsSync(env.pidfile), false, 'no pidfile after a failed start');
+});
+
+test('a second instance refuses to start; the first keeps serving', async (t) => {
+  const env = createVmstatedEnv();
+  t.after(() => env.destroy());
+  env.writeVm('web');
+  const first = await env.startDaemon();
+  const second = await env.runVmstated();
+  assert.notEqual(second.status, 0);
+  assert.match(second.stderr, new RegExp(`already serving .*\\(pid ${first},`));
+  assert.equal(env.daemonPid(), first, 'the pidfile still names the first daemon');
+  assert.equal((await (await env.client()).request<unknown[]>('status')).length, 1);
+});
+
+test('a stale pidfile and a stale socket left by a crash do not block a start', async (t) => {
+  const env = createVmstatedEnv();
+  t.after(() => env.destroy());
+  env.writeVm('web');
+  // A socket file nobody listens on any more: its owner was SIGKILLed.
+  const holder = spawn(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(env.sockpath)}, () => console.log('up'))`], {
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  await new Promise((resolve) => holder.stdout.once('data', resolve));
+  holder.kill('SIGKILL');
+  await new Promise((resolve) => holder.once('exit', resolve));
+  assert.equal(fs.statSync(env.sockpath).isSocket(), true);
+  // A pidfile naming a process that is gone.
+  const gone = spawnSync(process.execPath, ['-e', 'console.log(process.pid)'], { encoding: 'utf8' });
+  fs.writeFileSync(env.pidfile, gone.stdout);
+
+  const pid = await env.startDaemon();
+  assert.notEqual(String(pid), gone.stdout.trim());
+  assert.equal((await (await env.client()).request<unknown[]>('status')).length, 1);
+});

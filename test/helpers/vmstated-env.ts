@@ -1,0 +1,234 @@
+/**
+ * A throwaway vmstated installation for tests: temp config dir with VM configs (and hook scripts),
+ * socket, pidfile, logs, rundir and bhyve simulator state, all under one temp directory; start
+ * the daemon and wait until it serves; kill every process it left and remove the directory.
+ *
+ *   const env = createVmstatedEnv();
+ *   t.after(() => env.destroy());
+ *   env.writeVm('web', { autostart: true }, { hooks: { stopping: 'echo bye >> "$OUT"' } });
+ *   await env.startDaemon();
+ *   const client = await env.client();
+ */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ControlClient } from '../../src/protocol/client.js';
+import type { VmStatus } from '../../src/protocol/types.js';
+import { BHYVECTL_SIM_BIN, BHYVE_SIM_BIN, VMSTATED_BIN } from './paths.js';
+import { runNode } from './run.js';
+import type { RunResult } from './run.js';
+
+export interface VmOptions {
+  /** UCL key = value pairs written into the VM's config (strings are quoted; numbers/booleans not). */
+  [key: string]: string | number | boolean | undefined;
+}
+
+export interface VmFiles {
+  /** Hook scripts by state name: the body of a /bin/sh script. */
+  hooks?: Record<string, string>;
+  /** Extra lines for the bhyve config file (e.g. `sim.guest=reboot@1s`). */
+  bhyveLines?: string[];
+}
+
+export interface VmstatedEnv {
+  dir: string;
+  configdir: string;
+  sockpath: string;
+  pidfile: string;
+  logdir: string;
+  rundir: string;
+  simdir: string;
+  /** The environment for vmstated and the simulator (BHYVE_SIM_DIR set). */
+  env: NodeJS.ProcessEnv;
+  /** Writes `<configdir>/<name>/config` (+ bhyve_config, hooks); returns the VM's directory. */
+  writeVm(name: string, options?: VmOptions, files?: VmFiles): string;
+  /** vmstated's command line for this env, plus `extra`. */
+  args(extra?: readonly string[]): string[];
+  /** Runs `vmstated <args>` (daemonizing unless -f) and resolves with how the parent exited. */
+  runVmstated(extra?: readonly string[]): Promise<RunResult>;
+  /** Starts the daemon and fails unless it exits 0 serving; returns the daemon's pid. */
+  startDaemon(extra?: readonly string[]): Promise<number>;
+  /** The pid in the pidfile, or null. */
+  daemonPid(): number | null;
+  client(): Promise<ControlClient>;
+  status(vm: string): Promise<VmStatus>;
+  /** Waits until `predicate(status of vm)` holds (polling the socket), up to timeoutMs. */
+  waitForStatus(vm: string, predicate: (status: VmStatus) => boolean, timeoutMs?: number): Promise<VmStatus>;
+  /** Reads the daemon log (empty when none yet). */
+  daemonLog(): string;
+  /** SIGKILLs the daemon, every worker and every simulated bhyve, then removes the directory. */
+  destroy(): Promise<void>;
+}
+
+function uclValue(value: string | number | boolean): string {
+  return typeof value === 'string' && !/^\d+(\.\d+)?(ms|s|min|h)$/.test(value) ? JSON.stringify(value) : String(value);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** True when the process's command line names `dir`: a recycled pid is never killed by mistake. */
+function commandMentions(pid: number, dir: string): boolean {
+  try {
+    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(dir);
+  } catch {
+    const ps = spawnSync('ps', ['-ww', '-o', 'args=', '-p', String(pid)], { encoding: 'utf8' });
+    return ps.status === 0 && ps.stdout.includes(dir);
+  }
+}
+
+function readJson(file: string): Record<string, unknown> | null {
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
+  } catch {
+    return null;
+  }
+}
+
+/** Polls `check` until it returns a value other than undefined, or fails after timeoutMs. */
+export async function waitFor<T>(what: string, check: () => T | undefined | Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+export function createVmstatedEnv(prefix = 'vmstated-test-'): VmstatedEnv {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const configdir = path.join(dir, 'conf');
+  fs.mkdirSync(configdir);
+  const env: VmstatedEnv = {
+    dir,
+    configdir,
+    sockpath: path.join(dir, 'vmstated.sock'),
+    pidfile: path.join(dir, 'vmstated.pid'),
+    logdir: path.join(dir, 'log'),
+    rundir: path.join(dir, 'run'),
+    simdir: path.join(dir, 'sim'),
+    env: { ...process.env, BHYVE_SIM_DIR: path.join(dir, 'sim') },
+
+    writeVm(name, options = {}, files = {}) {
+      const vmdir = path.join(configdir, name);
+      fs.mkdirSync(vmdir, { recursive: true });
+      const keys: VmOptions = { configfile: 'bhyve_config', stoptimeout: '5s', hooktimeout: '10s', ...options };
+      const body = Object.entries(keys)
+        .filter((entry): entry is [string, string | number | boolean] => entry[1] !== undefined)
+        .map(([key, value]) => `    ${key} = ${uclValue(value)};\n`)
+        .join('');
+      fs.writeFileSync(path.join(vmdir, 'config'), `${name} {\n${body}}\n`);
+      const bhyveLines = ['lpc.com1.path=stdio', 'sim.acpi_delay=100ms', ...(files.bhyveLines ?? [])];
+      fs.writeFileSync(path.join(vmdir, 'bhyve_config'), bhyveLines.join('\n') + '\n');
+      for (const [hook, script] of Object.entries(files.hooks ?? {})) {
+        fs.writeFileSync(path.join(vmdir, hook), `#!/bin/sh\n${script}\n`, { mode: 0o755 });
+      }
+      return vmdir;
+    },
+
+    args(extra = []) {
+      return [
+        '-c', configdir, '-s', env.sockpath, '-p', env.pidfile, '-l', env.logdir, '-r', env.rundir,
+        '--bhyve', BHYVE_SIM_BIN, '--bhyvectl', BHYVECTL_SIM_BIN, ...extra,
+      ];
+    },
+
+    runVmstated(extra = []) {
+      return runNode(VMSTATED_BIN, env.args(extra), { env: env.env, timeoutMs: 30_000 });
+    },
+
+    async startDaemon(extra = []) {
+      const result = await env.runVmstated(extra);
+      if (result.status !== 0) {
+        throw new Error(`vmstated exited ${result.status}: ${result.stderr}\n--- daemon log ---\n${env.daemonLog()}`);
+      }
+      const pid = env.daemonPid();
+      if (pid === null) throw new Error('vmstated reported ready but wrote no pidfile');
+      return pid;
+    },
+
+    daemonPid() {
+      try {
+        const pid = Number.parseInt(fs.readFileSync(env.pidfile, 'utf8'), 10);
+        return Number.isInteger(pid) ? pid : null;
+      } catch {
+        return null;
+      }
+    },
+
+    client() {
+      return ControlClient.connect(env.sockpath);
+    },
+
+    async status(vm) {
+      const client = await env.client();
+      try {
+        const [status] = await client.request<VmStatus[]>('status', { vm });
+        if (status === undefined) throw new Error(`no status for ${vm}`);
+        return status;
+      } finally {
+        client.close();
+      }
+    },
+
+    async waitForStatus(vm, predicate, timeoutMs = 15_000) {
+      let last: VmStatus | undefined;
+      try {
+        return await waitFor(`VM ${vm}`, async () => {
+          last = await env.status(vm);
+          return predicate(last) ? last : undefined;
+        }, timeoutMs);
+      } catch (err) {
+        throw new Error(`${(err as Error).message}; last status: ${JSON.stringify(last)}`);
+      }
+    },
+
+    daemonLog() {
+      try {
+        return fs.readFileSync(path.join(env.logdir, 'vmstated.log'), 'utf8');
+      } catch {
+        return '';
+      }
+    },
+
+    async destroy() {
+      const pids = new Set<number>();
+      const daemon = env.daemonPid();
+      if (daemon !== null) pids.add(daemon);
+      for (const [folder, keys] of [[env.rundir, ['workerPid', 'bhyvePid']], [path.join(env.simdir, 'vmm'), ['pid']]] as const) {
+        let names: string[] = [];
+        try {
+          names = fs.readdirSync(folder);
+        } catch {
+          // Nothing was started there.
+        }
+        for (const name of names) {
+          const record = readJson(path.join(folder, name));
+          for (const key of keys) if (typeof record?.[key] === 'number') pids.add(record[key] as number);
+        }
+      }
+      for (const pid of pids) {
+        if (!commandMentions(pid, dir)) {
+          pids.delete(pid);
+          continue;
+        }
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // Already gone.
+        }
+      }
+      await waitFor('test processes to die', () => ([...pids].some(isAlive) ? undefined : true), 5000).catch(() => {});
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  return env;
+}
