@@ -11,10 +11,12 @@
  *
  * Owner and group names are resolved through the system's user database
  * (getpwnam/getgrnam, so NSS/LDAP users work), falling back to /etc/passwd and
- * /etc/group if libc cannot be loaded. Answers are cached for a few seconds;
- * call `clearIdentityCache()` on reload so a user added since takes effect.
+ * /etc/group if libc cannot be loaded. Answers are cached for a few seconds,
+ * and dropped at once when /etc/passwd or /etc/group changes (useradd, pw,
+ * vipw rewrite them), so a new local user works at their next request;
+ * `clearIdentityCache()` (on reload) drops everything, for NSS users too.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import type { Command } from '../protocol/types.js';
 import { libc } from './libc.js';
 import type { PeerCredentials } from './peercred.js';
@@ -44,6 +46,25 @@ export function clearIdentityCache(): void {
   groupCache.clear();
 }
 
+const ACCOUNT_FILES = ['/etc/passwd', '/etc/group'];
+let accountFilesStamp = '';
+
+/** Drops cached answers when an account file was rewritten since the last look. */
+function dropCacheIfAccountsChanged(): void {
+  const stamp = ACCOUNT_FILES.map((file) => {
+    try {
+      const st = statSync(file, { bigint: true });
+      return `${st.ino}:${st.size}:${st.mtimeNs}`;
+    } catch {
+      return '-';
+    }
+  }).join('|');
+  if (stamp !== accountFilesStamp) {
+    accountFilesStamp = stamp;
+    clearIdentityCache();
+  }
+}
+
 const NUMERIC_ID = /^\d+$/;
 
 function resolve(
@@ -55,6 +76,7 @@ function resolve(
   const name = nameOrId.trim();
   if (NUMERIC_ID.test(name)) return Number(name);
   if (name === '') return null;
+  dropCacheIfAccountsChanged();
   const now = Date.now();
   const hit = cache.get(name);
   if (hit !== undefined && hit.expires > now) return hit.id;
