@@ -233,13 +233,7 @@ async function readBhyveFile(file: string, at: Position, problems: ProblemList):
 }
 
 function checkBhyveFile(file: string, text: string, settings: Settings, problems: ProblemList): void {
-  const lines = text.split('\n');
-  lines.forEach((line, index) => {
-    if (/^config\.dump=(1|true|yes|on)$/i.test(line)) {
-      problems.error({ file, line: index + 1, column: 1 }, 'config.dump makes bhyve print its config and exit ' +
-        'instead of running the VM: remove this line (see vmstated(8), EXAMPLES)');
-    }
-  });
+  text.split('\n').forEach((line, index) => checkBhyveLine(line, { file, line: index + 1, column: 1 }, problems));
   const topology: Topology = {};
   let at: Position | undefined;
   for (const key of TOPOLOGY_KEYS) {
@@ -252,6 +246,26 @@ function checkBhyveFile(file: string, text: string, settings: Settings, problems
   if (!at) return;
   const mismatch = topologyMismatch(topology, { name: path.basename(file), values: bhyveConfigValues(text) });
   if (mismatch) problems.error(at, mismatch);
+}
+
+/** bhyve reads `key=value` lines as they are (no trimming), skips `#` and empty lines, exits 4 on others. */
+function checkBhyveLine(line: string, at: Position, problems: ProblemList): void {
+  if (line === '' || line.startsWith('#')) return;
+  const equals = line.indexOf('=');
+  if (equals < 0 || equals === line.length - 1) {
+    problems.error(at, `bhyve would refuse this line and exit with status 4: ${JSON.stringify(line)} is not ` +
+      'key=value (lines starting with # are comments)');
+    return;
+  }
+  const key = line.slice(0, equals);
+  if (key.trim() !== key) {
+    problems.warn(at, `the key ${JSON.stringify(key)} has spaces around it, which bhyve keeps: it is not the key ` +
+      `${key.trim()}`);
+  }
+  if (/^config\.dump=(1|true|yes|on)$/i.test(line)) {
+    problems.error(at, 'config.dump makes bhyve print its config and exit instead of running the VM: ' +
+      'remove this line (see vmstated(8), EXAMPLES)');
+  }
 }
 
 /** A hook that exists but cannot be executed is surely a forgotten chmod. */

@@ -182,3 +182,18 @@ test('several errors in one file are all reported, in source order', async (t) =
     ['warning', positionOf(text, 'bogus').line],
   ]);
 });
+
+test('a bhyve file line that bhyve would refuse is an error at that line; empty lines and comments are fine', async (t) => {
+  const configdir = tempDir(t);
+  const bhyveFile = '# dumped by bhyve\n\nname=vm0\npci.0.0.0.device hostbridge\nlpc.com1.path=\n cpus=2\n';
+  writeVm(configdir, 'vm0', 'vm0 { configfile = bhyve_config; }\n', bhyveFile);
+  const load = await loadConfigDir(configdir);
+  assert.deepEqual(load.problems.map((p) => [p.file, p.severity, p.line, p.column]), [
+    [path.join(configdir, 'vm0', 'bhyve_config'), 'error', 4, 1],
+    [path.join(configdir, 'vm0', 'bhyve_config'), 'error', 5, 1],
+    [path.join(configdir, 'vm0', 'bhyve_config'), 'warning', 6, 1],
+  ]);
+  assert.match(load.problems[0]!.message, /bhyve would refuse this line.*"pci\.0\.0\.0\.device hostbridge" is not key=value/);
+  assert.match(load.problems[2]!.message, /has spaces around it/);
+  assert.deepEqual(load.vms, []);
+});
