@@ -9,8 +9,8 @@ import * as path from 'node:path';
 import { WHITESPACE_UNSAFE, asciiLower, charClass, isCSpace, isDigit } from './chars.js';
 import { UclError } from './errors.js';
 import { globSync } from './glob.js';
-import type { Chunk, ChunkResult, Parser, Strategy } from './parser.js';
-import { makeChunk } from './parser.js';
+import { type Chunk, type ChunkResult, type Strategy, makeChunk } from './chunk.js';
+import type { Parser } from './parser.js';
 import { escapeJsonUnsafe } from './strings.js';
 import { PNode, type SourcePos } from './tree.js';
 

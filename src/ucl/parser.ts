@@ -12,20 +12,10 @@ import { UclError } from './errors.js';
 import { NumberRangeError, lexNumber } from './number.js';
 import { MACROS } from './macros.js';
 import { expandVariables, unescapeJson, unescapeSquoted } from './strings.js';
+import { type Chunk, type ChunkResult, makeChunk } from './chunk.js';
 import { PNode, type SourcePos } from './tree.js';
 
-export type Strategy = 'append' | 'merge' | 'rewrite' | 'error';
-
-export interface Chunk {
-  text: string;
-  pos: number;
-  end: number;
-  /** Shown in node sources and errors. */
-  file?: string;
-  priority: number;
-  strategy: Strategy;
-  lineStarts: number[] | null;
-}
+export type { Chunk, ChunkResult, Strategy } from './chunk.js';
 
 export interface Frame {
   node: PNode;
@@ -47,8 +37,6 @@ export interface ParserSettings {
   cwd: string;
   includePaths: string[] | null;
 }
-
-export type ChunkResult = 'ok' | 'stopped';
 
 const enum State { Key, Value, AfterValue }
 
@@ -76,12 +64,6 @@ function parseBoolean(text: string): boolean | undefined {
     case 5: return text.toLowerCase() === 'false' ? false : undefined;
     default: return undefined;
   }
-}
-
-export function makeChunk(text: string, file: string | undefined, priority: number, strategy: Strategy): Chunk {
-  const chunk: Chunk = { text, pos: 0, end: text.length, priority, strategy, lineStarts: null };
-  if (file !== undefined) chunk.file = file;
-  return chunk;
 }
 
 export class Parser {
