@@ -3,9 +3,11 @@
 import { runBhyvectl } from '../dist/src/bhyvesim/bhyvectl.js';
 
 runBhyvectl(process.argv.slice(2)).then(
-  (status) => process.exit(status),
+  (status) => {
+    process.exitCode = status;
+  },
   (err) => {
     process.stderr.write(`bhyvectl-sim: internal error: ${err instanceof Error ? err.stack : String(err)}\n`);
-    process.exit(71);
+    process.exitCode = 71;
   },
 );

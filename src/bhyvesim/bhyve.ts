@@ -11,7 +11,7 @@ import { type BhyveConfig, configBool, defaultConfig, guestCpus, memoryBytes } f
 import { bindControl, type ControlReply, type ControlRequest, EALREADY } from './control.js';
 import { EX_OSERR, SimExit } from './failure.js';
 import { type GuestAction, type GuestEnd, type GuestScript, guestEnd, guestScript, type RuntimeAction, SUSPEND_EXIT } from './guest.js';
-import { consoleLine, diagnostic } from './output.js';
+import { afterOutputDrains, consoleLine, diagnostic, exitAfterOutput } from './output.js';
 import { bootCounterPath, controlSocketPath, simStateDir } from './paths.js';
 import { readVmmRecord, removeVmmRecord, type VmmRecord, writeVmmRecord } from './record.js';
 
@@ -222,8 +222,10 @@ class SimulatedVm {
     else {
       this.releaseSocket();
       diagnostic(`bhyve-sim: ${this.setup.name}: ${END_TEXT.abort}`);
-      process.kill(process.pid, 'SIGABRT');
-      setTimeout(() => process.abort(), 1000).unref();
+      afterOutputDrains(() => {
+        process.kill(process.pid, 'SIGABRT');
+        setTimeout(() => process.abort(), 1000);
+      });
     }
   }
 
@@ -236,10 +238,10 @@ class SimulatedVm {
     }
   }
 
-  private exitWith(code: number, meaning: string): never {
+  private exitWith(code: number, meaning: string): void {
     this.releaseSocket();
     diagnostic(`bhyve-sim: ${this.setup.name}: ${meaning}`);
-    process.exit(code);
+    exitAfterOutput(code);
   }
 }
 
@@ -303,6 +305,6 @@ export async function runBhyve(argv: string[], env: NodeJS.ProcessEnv = process.
     if (!(error instanceof SimExit)) throw error;
     if (error.stdout !== '') consoleLine(error.stdout);
     if (error.message !== '') (error.exitCode === 0 ? consoleLine : diagnostic)(error.message);
-    process.exit(error.exitCode);
+    exitAfterOutput(error.exitCode);
   }
 }

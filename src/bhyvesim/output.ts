@@ -1,34 +1,45 @@
 /**
- * Whole-line, synchronous writes to stdout/stderr, so nothing is lost when the simulator exits
- * right after writing (process.stdout is asynchronous for pipes on FreeBSD).
+ * The guest console (stdout) and bhyve's diagnostics (stderr), one whole line per write.
+ *
+ * Writes are asynchronous, as bhyve's console is non-blocking: a reader that stops reading
+ * never stops the simulated bhyve from answering SIGTERM or bhyvectl. Before exiting, the
+ * simulator gives pending output a bounded time to drain (real bhyve drops what does not fit).
  */
-import fs from 'node:fs';
 
-const pause = new Int32Array(new SharedArrayBuffer(4));
+const DRAIN_LIMIT_MS = 2000;
 
-/** Writes text to fd; waits out EAGAIN (a non-blocking pipe that is full); a closed reader is ignored. */
-export function writeAll(fd: number, text: string): void {
-  let buffer = Buffer.from(text);
-  while (buffer.length > 0) {
-    try {
-      const written = fs.writeSync(fd, buffer);
-      buffer = buffer.subarray(written);
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'EAGAIN') {
-        Atomics.wait(pause, 0, 0, 2);
-        continue;
-      }
-      if (code === 'EPIPE' || code === 'EBADF') return;
-      throw error;
-    }
-  }
-}
+// A reader that went away must not crash the simulated bhyve (EPIPE); output is then lost.
+process.stdout.on('error', () => undefined);
+process.stderr.on('error', () => undefined);
 
 export function consoleLine(text: string): void {
-  writeAll(1, `${text}\n`);
+  process.stdout.write(`${text}\n`);
 }
 
 export function diagnostic(text: string): void {
-  writeAll(2, `${text}\n`);
+  process.stderr.write(`${text}\n`);
+}
+
+/** Calls `then` once stdout and stderr are flushed, or after a bounded wait. */
+export function afterOutputDrains(then: () => void): void {
+  let waiting = 2;
+  let called = false;
+  const done = (): void => {
+    waiting--;
+    if (waiting > 0 || called) return;
+    called = true;
+    clearTimeout(timer);
+    then();
+  };
+  const timer = setTimeout(() => {
+    waiting = 0;
+    done();
+  }, DRAIN_LIMIT_MS);
+  process.stdout.write('', done);
+  process.stderr.write('', done);
+}
+
+/** Exits with `code` once output is flushed (or after the bounded wait). */
+export function exitAfterOutput(code: number): void {
+  afterOutputDrains(() => process.exit(code));
 }

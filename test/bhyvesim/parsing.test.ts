@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { parseBhyveArguments } from '../../src/bhyvesim/arguments.js';
-import { defaultConfig, guestCpus, parseMemsize } from '../../src/bhyvesim/configfile.js';
+import { defaultConfig, guestCpus, loadConfigFile, parseMemsize } from '../../src/bhyvesim/configfile.js';
 import { SimExit } from '../../src/bhyvesim/failure.js';
 import { guestScript, parseDuration } from '../../src/bhyvesim/guest.js';
 import { simBhyvectlPath, simBhyvePath, simStateDir } from '../../src/bhyvesim/paths.js';
@@ -70,4 +70,35 @@ test('paths: the bin scripts exist and are executable; the state dir follows BHY
   }
   assert.equal(simStateDir({ BHYVE_SIM_DIR: '/tmp/somewhere' }), '/tmp/somewhere');
   assert.equal(simStateDir({}), path.join(os.tmpdir(), `bhyve-sim-${process.getuid?.() ?? 0}`));
+});
+
+test('config lines: no "=", an empty key or an empty value, or an indented "#" is exit 4 with file and line', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bhyvesim-conf-'));
+  try {
+    const file = path.join(dir, 'bad.conf');
+    for (const bad of ['no equals sign', '=value', 'key=', ' # not a comment']) {
+      fs.writeFileSync(file, `# comment\n\ncpus=1\n${bad}\n`);
+      assert.throws(() => loadConfigFile(file, defaultConfig()), (error: unknown) =>
+        error instanceof SimExit && error.exitCode === 4 && error.message === `bhyve: ${file} line 4: invalid config option '${bad}'`);
+    }
+    fs.writeFileSync(file, 'a=1\r\nb=x=y\nlast=no newline');
+    const config = defaultConfig();
+    loadConfigFile(file, config);
+    assert.equal(config.get('a'), '1\r', 'nothing is trimmed');
+    assert.equal(config.get('b'), 'x=y');
+    assert.equal(config.get('last'), 'no newline');
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('topology: cpus must equal sockets*cores*threads; sockets default to cpus', () => {
+  const config = defaultConfig();
+  config.set('cpus', '4');
+  assert.equal(guestCpus(config), 4);
+  config.set('sockets', '1');
+  config.set('cores', '2');
+  assert.throws(() => guestCpus(config), (error: unknown) => error instanceof SimExit && error.exitCode === 4 && /does not match 4 vCPUs/.test(error.message));
+  config.set('cores', '4');
+  assert.equal(guestCpus(config), 4);
 });
