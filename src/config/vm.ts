@@ -252,7 +252,7 @@ function checkBhyveFile(file: string, text: string, settings: Settings, problems
 function checkBhyveLine(line: string, at: Position, problems: ProblemList): void {
   if (line === '' || line.startsWith('#')) return;
   const equals = line.indexOf('=');
-  if (equals < 0 || equals === line.length - 1) {
+  if (equals <= 0 || equals === line.length - 1) {
     problems.error(at, `bhyve would refuse this line and exit with status 4: ${JSON.stringify(line)} is not ` +
       'key=value (lines starting with # are comments)');
     return;
