@@ -43,7 +43,8 @@ export class DaemonUnreachableError extends Error {
     readonly code: string,
     reason: string,
   ) {
-    super(`cannot connect to vmstated at ${socketPath}: ${reason}; ${SOCKET_HINT}`);
+    const hint = code === 'EACCES' || code === 'EPERM' ? `check the socket's permissions; ${SOCKET_HINT}` : SOCKET_HINT;
+    super(`cannot connect to vmstated at ${socketPath}: ${reason}; ${hint}`);
     this.name = 'DaemonUnreachableError';
   }
 }

@@ -88,6 +88,7 @@ before(async () => {
   });
   await new Promise<void>((resolve) => server!.listen(socketPath, resolve));
   fs.chmodSync(socketPath, 0o666);
+  startClients();
 });
 
 after(async () => {
@@ -136,12 +137,39 @@ async function connectAs(label: string, setprivArgs: string[]): Promise<{ pid: n
   return { pid: child.pid!, peer };
 }
 
+/** Every client runs at once (node start-up is the slow part); each test awaits its own. */
+const clients = new Map<string, Promise<{ pid: number; peer: PeerCredentials }>>();
+
+function startClients(): void {
+  const cases: Record<string, string[]> = {
+    owner: ['--reuid', USERS.owner, '--regid', GROUPS.owner, '--clear-groups'],
+    'member-groups': ['--reuid', USERS.member, '--regid', GROUPS.member, '--groups', `${GROUPS.extra},${GROUPS.vm}`],
+    'member-init': ['--reuid', USERS.member, '--regid', GROUPS.member, '--init-groups'],
+    // /etc/group lists the member in the VM's group, but this process dropped it.
+    'member-dropped': ['--reuid', USERS.member, '--regid', GROUPS.member, '--groups', GROUPS.extra],
+    'member-gid': ['--reuid', USERS.stranger, '--regid', GROUPS.vm, '--clear-groups'],
+    stranger: ['--reuid', USERS.stranger, '--regid', GROUPS.stranger, '--groups', GROUPS.extra],
+    root: ['--reuid', '0', '--regid', '0', '--clear-groups'],
+  };
+  for (const [label, args] of Object.entries(cases)) {
+    const outcome = connectAs(label, args);
+    outcome.catch(() => {}); // reported by the test that awaits it
+    clients.set(label, outcome);
+  }
+}
+
+function clientAs(label: string): Promise<{ pid: number; peer: PeerCredentials }> {
+  const outcome = clients.get(label);
+  assert.ok(outcome !== undefined, `no client ${label} was started`);
+  return outcome;
+}
+
 const sorted = (values: number[]): number[] => [...values].sort((a, b) => a - b);
 const vm = (): VmAccess => ({ owner: USERS.owner, group: GROUPS.vm });
 
 test('the owner: uid, gid and (no) groups come from the kernel; it may act on its VM, not reload', async () => {
   requireRoot();
-  const { pid, peer } = await connectAs('owner', ['--reuid', USERS.owner, '--regid', GROUPS.owner, '--clear-groups']);
+  const { pid, peer } = await clientAs('owner');
   assert.deepEqual(peer, { uid: ids.uid.owner, gid: ids.gid.owner, groups: [], pid });
   for (const cmd of [...VM_COMMANDS, 'status', 'top'] as const) assert.equal(authorize(peer, cmd, vm()), 'allow', cmd);
   assert.equal(authorize(peer, 'reload'), 'forbidden');
@@ -152,9 +180,7 @@ test('the owner: uid, gid and (no) groups come from the kernel; it may act on it
 
 test('a member through a supplementary group (setpriv --groups) may act on the VM', async () => {
   requireRoot();
-  const { peer } = await connectAs('member-groups', [
-    '--reuid', USERS.member, '--regid', GROUPS.member, '--groups', `${GROUPS.extra},${GROUPS.vm}`,
-  ]);
+  const { peer } = await clientAs('member-groups');
   assert.equal(peer.uid, ids.uid.member);
   assert.equal(peer.gid, ids.gid.member);
   assert.deepEqual(sorted(peer.groups), sorted([ids.gid.extra, ids.gid.vm]));
@@ -165,7 +191,7 @@ test('a member through a supplementary group (setpriv --groups) may act on the V
 
 test('membership as a login would get it (setpriv --init-groups) counts', async () => {
   requireRoot();
-  const { peer } = await connectAs('member-init', ['--reuid', USERS.member, '--regid', GROUPS.member, '--init-groups']);
+  const { peer } = await clientAs('member-init');
   assert.ok(peer.groups.includes(ids.gid.vm), `groups ${peer.groups.join(',')} include the VM's group`);
   assert.equal(authorize(peer, 'start', vm()), 'allow');
 });
@@ -173,23 +199,21 @@ test('membership as a login would get it (setpriv --init-groups) counts', async 
 test("the peer's real groups decide, not the user database", async () => {
   requireRoot();
   // /etc/group lists the member in the VM's group, but this process dropped it.
-  const { peer } = await connectAs('member-dropped', [
-    '--reuid', USERS.member, '--regid', GROUPS.member, '--groups', GROUPS.extra,
-  ]);
+  const { peer } = await clientAs('member-dropped');
   assert.deepEqual(peer.groups, [ids.gid.extra]);
   assert.equal(authorize(peer, 'start', vm()), 'hidden');
 });
 
 test('the effective gid alone makes a member', async () => {
   requireRoot();
-  const { peer } = await connectAs('member-gid', ['--reuid', USERS.stranger, '--regid', GROUPS.vm, '--clear-groups']);
+  const { peer } = await clientAs('member-gid');
   assert.equal(peer.gid, ids.gid.vm);
   assert.equal(authorize(peer, 'stop', vm()), 'allow');
 });
 
 test('a stranger does not see the VM and may not reload or shut down', async () => {
   requireRoot();
-  const { peer } = await connectAs('stranger', ['--reuid', USERS.stranger, '--regid', GROUPS.stranger, '--groups', GROUPS.extra]);
+  const { peer } = await clientAs('stranger');
   assert.equal(peer.uid, ids.uid.stranger);
   for (const cmd of [...VM_COMMANDS, 'status', 'top', 'events'] as const) assert.equal(authorize(peer, cmd, vm()), 'hidden', cmd);
   assert.equal(authorize(peer, 'status'), 'allow', 'listing is allowed; the daemon filters with canSee');
@@ -201,7 +225,7 @@ test('a stranger does not see the VM and may not reload or shut down', async () 
 
 test('root may do everything, including reload and shutdown', async () => {
   requireRoot();
-  const { peer } = await connectAs('root', ['--reuid', '0', '--regid', '0', '--clear-groups']);
+  const { peer } = await clientAs('root');
   assert.equal(peer.uid, 0);
   assert.equal(authorize(peer, 'reload'), 'allow');
   assert.equal(authorize(peer, 'shutdown'), 'allow');
