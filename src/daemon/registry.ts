@@ -73,6 +73,10 @@ export class Registry implements WorkerListener {
   }
 
   emit(event: VmEvent): void {
+    if (event.type === 'state') {
+      const { vm, state, previous, reason, failureReason } = event;
+      this.log[state === 'failed' ? 'error' : 'info']({ vm, previous, reason, ...(failureReason ? { failureReason } : {}) }, `${vm}: ${state}`);
+    }
     this.bus.emit('event', event);
   }
 

@@ -48,6 +48,8 @@ class Daemon {
   private shutdownStarted = false;
   private finished!: (status: number) => void;
   private readonly done = new Promise<number>((resolve) => (this.finished = resolve));
+  private markAttached!: () => void;
+  private readonly attached = new Promise<void>((resolve) => (this.markAttached = resolve));
 
   constructor(
     private readonly options: DaemonOptions,
@@ -61,7 +63,13 @@ class Daemon {
       reload: () => reload(this.registry),
       shutdown: (keepVms) => this.shutdown(keepVms, 'shutdown request'),
     };
-    this.server = new ControlServer(createRequestHandler(control), this.log);
+    const handle = createRequestHandler(control);
+    // Requests wait until re-attach is done: before that, a running VM would look stopped and a
+    // start could launch a second bhyve for it.
+    this.server = new ControlServer(async (request, session) => {
+      await this.attached;
+      return handle(request, session);
+    }, this.log);
   }
 
   /** Everything that must work before we tell anyone we serve; throws with a message for a person. */
@@ -86,7 +94,8 @@ class Daemon {
     writePidfile(pidfile);
     this.ownsPidfile = true;
     await reattachWorkers(this.registry);
-    this.log.info({ pid: process.pid, socket: sockpath, configdir, vms: this.registry.entries.size, problems: load.problems.length }, 'vmstated serving');
+    this.markAttached();
+    this.log.info({ socket: sockpath, configdir, vms: this.registry.entries.size, problems: load.problems.length }, 'vmstated serving');
   }
 
   /** Serves until shut down; resolves to the exit status. */

@@ -1,0 +1,76 @@
+#!/usr/bin/env node
+// `npm run demo`: vmstated in the foreground on examples/, with the bhyve simulator, every file
+// it makes under ./run/ (socket, pidfile, logs, worker run dir, simulator state). No root needed.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const run = path.join(root, 'run');
+const paths = {
+  socket: path.join(run, 'vmstated.sock'),
+  pidfile: path.join(run, 'vmstated.pid'),
+  logdir: path.join(run, 'log'),
+  rundir: path.join(run, 'vmstated'),
+  simdir: path.join(run, 'bhyve-sim'),
+};
+
+if (!fs.existsSync(path.join(root, 'dist', 'src', 'daemon', 'main.js'))) {
+  process.stderr.write('demo: dist/ is missing; build first with `npm run build`\n');
+  process.exit(1);
+}
+for (const dir of [run, paths.logdir, paths.rundir, paths.simdir]) fs.mkdirSync(dir, { recursive: true });
+
+const args = [
+  path.join(root, 'bin', 'vmstated.js'), '-f',
+  '-c', path.join(root, 'examples'),
+  '-s', paths.socket, '-p', paths.pidfile, '-l', paths.logdir, '-r', paths.rundir,
+  '--bhyve', path.join(root, 'bin', 'bhyve-sim.js'),
+  '--bhyvectl', path.join(root, 'bin', 'bhyvectl-sim.js'),
+];
+const daemon = spawn(process.execPath, args, {
+  stdio: 'inherit',
+  env: { ...process.env, BHYVE_SIM_DIR: paths.simdir },
+});
+
+const relative = (file) => path.relative(process.cwd(), file) || '.';
+const hints = `
+vmstated is serving the example VMs (db and web start by themselves; build waits for you).
+In another terminal, in ${root}:
+
+  export VMSTATED_SOCKET=$PWD/${path.relative(root, paths.socket)}
+  npx vmstatedctl status
+  npx vmstatedctl start build
+  npx vmstatedctl logs web -f
+  npx vmstatedctl events
+  BHYVE_SIM_DIR=$PWD/${path.relative(root, paths.simdir)} node bin/bhyvectl-sim.js --vm=web --sim-guest=reboot
+  kill -HUP $(cat ${relative(paths.pidfile)})      # reload the configs, reopen the logs
+
+VM logs: ${relative(paths.logdir)}/<vm>.log.  Ctrl-C stops every VM (reverse start order) and exits.
+`;
+
+// Print the hints once the daemon serves (its pidfile names it).
+const started = Date.now();
+const poll = setInterval(() => {
+  let pid = null;
+  try {
+    pid = Number.parseInt(fs.readFileSync(paths.pidfile, 'utf8'), 10);
+  } catch {
+    // not yet
+  }
+  if (pid === daemon.pid) {
+    clearInterval(poll);
+    process.stdout.write(hints);
+  } else if (Date.now() - started > 60_000) {
+    clearInterval(poll);
+  }
+}, 100);
+
+// Pass signals on (Ctrl-C reaches both of us; a second SIGINT is harmless to the daemon) and wait
+// for the daemon to finish stopping the VMs.
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => daemon.kill(signal));
+daemon.on('exit', (code, signal) => {
+  clearInterval(poll);
+  process.exit(code ?? (signal ? 1 : 0));
+});
