@@ -171,8 +171,8 @@ class SimulatedVm {
         consoleLine(request.text);
         return ok;
       case 'guest':
-        if (request.action === 'ignore-acpi' || request.action === 'honour-acpi') {
-          this.acpiIgnored = request.action === 'ignore-acpi';
+        if (request.action === 'ignore-acpi' || request.action === 'hang' || request.action === 'honour-acpi') {
+          this.acpiIgnored = request.action !== 'honour-acpi';
           diagnostic(`bhyve-sim: ${this.setup.name}: the guest now ${this.acpiIgnored ? 'ignores' : 'honours'} the ACPI power button`);
           return ok;
         }

@@ -4,6 +4,7 @@
  * plus simulator-only options to script a running guest.
  */
 import { type ControlReply, type ControlRequest, EALREADY, EEXIST, sendControl } from './control.js';
+import { SimExit } from './failure.js';
 import { RUNTIME_ACTIONS, type RuntimeAction } from './guest.js';
 import { consoleLine, diagnostic } from './output.js';
 import { controlSocketPath, simStateDir } from './paths.js';
@@ -24,7 +25,8 @@ export function bhyvectlUsage(progname = 'bhyvectl'): string {
     'Simulator-only options (need a running simulated bhyve unless noted):',
     `  --sim-guest=ACTION   make the guest act now: ${RUNTIME_ACTIONS.join(', ')}`,
     '                       (reboot exit 0, poweroff 1, halt 2, triplefault 3, error 4,',
-    '                       abort SIGABRT; ignore-acpi/honour-acpi: how it takes SIGTERM)',
+    '                       abort SIGABRT; ignore-acpi (or hang) / honour-acpi: whether',
+    '                       it shuts down on SIGTERM, the ACPI power button)',
     '  --sim-console=TEXT   print TEXT as a line on the guest console (bhyve\'s stdout)',
     '  --sim-show           print the instance record as JSON, with "running": true|false',
     '                       (works on a stopped instance too)',
@@ -117,6 +119,16 @@ async function forceSuspend(stateDir: string, record: VmmRecord, how: SuspendHow
 
 /** Runs the simulated bhyvectl; resolves to its exit status. */
 export async function runBhyvectl(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  try {
+    return await bhyvectl(argv, env);
+  } catch (error) {
+    if (!(error instanceof SimExit)) throw error;
+    diagnostic(error.message);
+    return error.exitCode;
+  }
+}
+
+async function bhyvectl(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
   let options: BhyvectlOptions | 'help';
   try {
     options = parseOptions(argv);
@@ -135,6 +147,11 @@ export async function runBhyvectl(argv: string[], env: NodeJS.ProcessEnv = proce
   }
   const vm = options.vm;
   const stateDir = simStateDir(env);
+  if (vm.includes('/') || vm === '.' || vm === '..') {
+    // No such device node can exist under /dev/vmm.
+    consoleLine(`VM:${vm} is not created.`);
+    return 1;
+  }
 
   if (options.create) {
     if (readVmmRecord(vm, stateDir) !== null) return errnoExit(EEXIST);

@@ -11,7 +11,7 @@ export type GuestAction = (typeof GUEST_ACTIONS)[number];
 
 /** What `bhyvectl --sim-guest=ACTION` accepts. */
 export const RUNTIME_ACTIONS = [
-  'reboot', 'poweroff', 'halt', 'triplefault', 'error', 'abort', 'ignore-acpi', 'honour-acpi',
+  'reboot', 'poweroff', 'halt', 'triplefault', 'error', 'abort', 'ignore-acpi', 'hang', 'honour-acpi',
 ] as const;
 export type RuntimeAction = (typeof RUNTIME_ACTIONS)[number];
 

@@ -8,6 +8,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { EX_OSERR, SimExit } from './failure.js';
 
 /** dist/src/bhyvesim/paths.js → the repository root, where bin/ is. */
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -56,8 +57,16 @@ export function controlSocketPath(stateDir: string, name: string): string {
  */
 export function socketAddress(socketPath: string): string {
   const relative = path.relative(process.cwd(), socketPath);
-  return relative !== '' && relative.length < socketPath.length ? relative : socketPath;
+  const address = relative !== '' && relative.length < socketPath.length ? relative : socketPath;
+  // Longer paths are silently truncated by the kernel/libuv: refuse them instead.
+  if (Buffer.byteLength(address) > MAX_SOCKET_PATH_BYTES) {
+    throw new SimExit(EX_OSERR, `bhyve-sim: the control socket path ${socketPath} is too long for a Unix socket (${MAX_SOCKET_PATH_BYTES} bytes at most): use a shorter BHYVE_SIM_DIR`);
+  }
+  return address;
 }
+
+/** sizeof(sun_path) is 104 on FreeBSD (108 on Linux), the terminating NUL included. */
+const MAX_SOCKET_PATH_BYTES = 103;
 
 /** Boot counter of a VM name; survives `--destroy`, so `sim.times` can span reboots. */
 export function bootCounterPath(stateDir: string, name: string): string {
