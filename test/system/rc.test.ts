@@ -169,6 +169,7 @@ test('the rcorder header and rc.conf variables and their defaults', async (t) =>
   assert.equal(vars.get('vmstated_socket'), '/var/run/vmstated.sock');
   assert.equal(vars.get('command'), '/usr/local/bin/vmstated');
   assert.equal(vars.get('command_interpreter'), 'node', 'the #! line of bin/vmstated.js is "#!/usr/bin/env node"');
+  assert.equal(vars.get('procname'), '', 'the process check reads the #! line of the command itself');
   assert.equal(vars.get('pidfile'), '/var/run/vmstated.pid');
   assert.equal(vars.get('command_args'), '-c /usr/local/etc/vmstated -p /var/run/vmstated.pid -s /var/run/vmstated.sock');
   assert.equal(vars.get('sig_stop'), 'TERM');
@@ -178,7 +179,7 @@ test('the rcorder header and rc.conf variables and their defaults', async (t) =>
   assert.ok(vars.get('PATH')?.split(':').includes('/usr/local/bin'), 'node in /usr/local/bin is found at boot');
 });
 
-test('the shebang rc.subr checks against is the one bin/vmstated.js has', () => {
+test('the #! line rc.subr checks against is the one bin/vmstated.js has', () => {
   const firstLine = fs.readFileSync(path.join(ROOT, 'bin/vmstated.js'), 'utf8').split('\n')[0];
   assert.equal(firstLine, '#!/usr/bin/env node');
 });
@@ -218,7 +219,7 @@ test('start runs vmstated with the configured paths and flags, and status finds 
   assert.equal(status.status, 0, status.stderr);
   assert.equal(status.stdout.trim(), `vmstated is running as pid ${pid}.`);
   assert.equal(status.stderr, '', 'no command_interpreter warning');
-  assert.ok(record(env).includes(`check_pidfile ${env.pidfile} ${env.program} node`));
+  assert.ok(record(env).includes(`check_pidfile ${env.pidfile} ${env.program} node`), record(env).join('\n'));
 
   const again = await rc(env, 'start');
   assert.equal(again.status, 1);
