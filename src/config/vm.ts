@@ -55,8 +55,8 @@ export async function readVm(root: UclObjectNode, file: string, problems: Proble
   problems.vm = named.name;
   const vm = buildVm(settings, named.name ?? '', file, dir);
   if (!settings.nodes.has('configfile')) {
-    problems.error(keyPosition(vmNode), `VM ${named.name ?? vmNode.key?.name} has no configfile: set it to the bhyve config file, ` +
-      'for example  configfile = bhyve_config;');
+    problems.error(keyPosition(vmNode), `VM ${named.name ?? vmNode.key?.name} has no configfile: ` +
+      'set it to the bhyve config file, for example  configfile = bhyve_config;');
   }
   await checkFiles(vm, settings, problems);
   if (problems.errorCount > 0 || !named.valid) return { name: named.name, nameAt: named.at };
@@ -239,7 +239,8 @@ function checkBhyveFile(file: string, text: string, settings: Settings, problems
   for (const key of TOPOLOGY_KEYS) {
     const value = settings.number(key);
     const node = settings.nodes.get(key);
-    if (value === undefined || !node) continue;
+    if (!node) continue;
+    if (value === undefined) return; // its type error is reported already
     topology[key] = value;
     at ??= valuePosition(node);
   }

@@ -197,3 +197,9 @@ test('a bhyve file line that bhyve would refuse is an error at that line; empty 
   assert.match(load.problems[2]!.message, /has spaces around it/);
   assert.deepEqual(load.vms, []);
 });
+
+test('a topology value of the wrong type gives its own error, not a topology one too', async (t) => {
+  const configdir = tempDir(t);
+  writeVm(configdir, 'vm0', 'vm0 { configfile = bhyve_config; cpus = "two"; sockets = 2; }\n', 'cpus=4\n');
+  assert.match(onlyProblem((await loadConfigDir(configdir)).problems).message, /cpus must be an integer/);
+});
