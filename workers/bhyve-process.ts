@@ -3,6 +3,7 @@
  * a worker that died (then only watched, and its exit status is unknown).
  */
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
 import type { BhyveExit } from '../src/protocol/types.js';
 import { UNKNOWN_EXIT, describeExit } from './bhyve-exit.js';
 import { drainThenRelease } from './drain.js';
@@ -87,11 +88,22 @@ export function adoptBhyve(pid: number, argv: string[] = []): BhyveProcess {
   };
 }
 
+/** A zombie counts as gone: its parent (init, once we are not it) has yet to reap it. */
 export function isProcessAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
+    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  return !isZombie(pid);
+}
+
+/** Linux shows it in /proc/<pid>/stat; FreeBSD has no /proc by default and its init reaps at once. */
+function isZombie(pid: number): boolean {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+  } catch {
+    return false;
   }
 }

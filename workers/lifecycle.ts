@@ -318,7 +318,10 @@ export class VmLifecycle implements WorkerApi {
     return env;
   }
 
-  /** [write .generated, destroy the stale vmm instance, launch bhyve]. */
+  /**
+   * [write .generated, destroy the stale vmm instance, launch bhyve]. A relaunch follows a destroy
+   * already (after the exit), so only a cold start destroys here.
+   */
   private async launch(reason: TransitionReason): Promise<void> {
     let generated: string;
     try {
@@ -326,7 +329,7 @@ export class VmLifecycle implements WorkerApi {
     } catch (error) {
       throw new SequenceFailure(`cannot write the generated bhyve config for ${this.vm.configfile}: ${(error as Error).message}`);
     }
-    await destroyVmInstance(this.spec.bhyvectl, this.vm.name, this.log);
+    if (reason === 'start') await destroyVmInstance(this.spec.bhyvectl, this.vm.name, this.log);
     let bhyve: BhyveProcess;
     try {
       bhyve = await launchBhyve(this.spec.bhyve, generated, this.vm.name, this.log);

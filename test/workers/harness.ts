@@ -19,6 +19,7 @@ import type { VmConfig } from '../../src/config/types.js';
 import type { VmEvent, VmState, VmStatus } from '../../src/protocol/types.js';
 import { connectWorker, type RemoteConnection } from '../../src/rpc/client.js';
 import type { WorkerApi, WorkerSpec } from '../../workers/api.js';
+import { isProcessAlive as isAlive } from '../../workers/bhyve-process.js';
 import { spawnWorker } from '../../workers/spawn.js';
 
 const BHYVE_STAND_IN = `#!/bin/sh
@@ -227,23 +228,22 @@ export class VmFixture {
   /** Kill whatever is left: the worker, every stand-in bhyve, recorded stray pids. */
   async cleanup(): Promise<void> {
     this.connection?.close();
-    const pids = [this.workerPid, ...this.bhyvePids(), ...readLines(path.join(this.root, 'stray.pids')).map(Number)].filter((pid): pid is number => !!pid);
-    for (const pid of pids) killQuietly(pid);
-    await until(() => pids.every((pid) => !isAlive(pid)), 3_000, 'the test processes to die').catch(() => {});
+    if (this.workerPid) killQuietly(this.workerPid);
+    // A bhyve launched just before the worker died writes its pid a moment later: look twice.
+    for (const pause of [0, 200]) {
+      await new Promise((resolve) => setTimeout(resolve, pause));
+      const pids = [this.workerPid, ...this.bhyvePids(), ...readLines(path.join(this.root, 'stray.pids')).map(Number)].filter((pid): pid is number => !!pid);
+      for (const pid of pids) killQuietly(pid);
+      await until(() => pids.every((pid) => !isAlive(pid)), 3_000, 'the test processes to die').catch(() => {});
+    }
     fs.rmSync(this.root, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 });
   }
 }
 
 export type Remote = RemoteConnection<WorkerApi>['api'];
 
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+/** Alive, and not a zombie (this container's init reaps orphans late or never). */
+export { isProcessAlive as isAlive } from '../../workers/bhyve-process.js';
 
 /** Bounded wait for a condition checked every 25 ms. */
 export async function until(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
