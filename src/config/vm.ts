@@ -3,6 +3,7 @@ import { constants as fsConstants } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { UclNode, UclObjectNode } from '../ucl/types.js';
+import { resolveGroup, resolveUser } from '../auth/authorize.js';
 import { VM_STATES } from '../protocol/types.js';
 import { closestKey, DEFAULTS, isVmKey, VM_KEYS, type KeyKind, type VmKey } from './keys.js';
 import { keyPosition, type Position, type ProblemList, valuePosition } from './problems.js';
@@ -59,6 +60,7 @@ export async function readVm(root: UclObjectNode, file: string, problems: Proble
       'set it to the bhyve config file, for example  configfile = bhyve_config;');
   }
   await checkFiles(vm, settings, problems);
+  checkAccounts(vm, settings, problems);
   if (problems.errorCount > 0 || !named.valid) return { name: named.name, nameAt: named.at };
   return { vm, name: named.name, nameAt: named.at };
 }
@@ -195,6 +197,20 @@ function buildVm(settings: Settings, name: string, file: string, dir: string): V
     if (value !== undefined) Object.assign(vm, { [key]: value });
   }
   return vm;
+}
+
+/** An owner or group that does not exist gives nobody but root control of the VM: say so. */
+function checkAccounts(vm: VmConfig, settings: Settings, problems: ProblemList): void {
+  const ownerNode = settings.nodes.get('owner');
+  if (vm.owner !== undefined && ownerNode && resolveUser(vm.owner) === null) {
+    problems.warn(valuePosition(ownerNode), `owner ${vm.owner} is not a user on this host: ` +
+      'until it is, the owner cannot manage this VM');
+  }
+  const groupNode = settings.nodes.get('group');
+  if (vm.group !== undefined && groupNode && resolveGroup(vm.group) === null) {
+    problems.warn(valuePosition(groupNode), `group ${vm.group} is not a group on this host: ` +
+      'until it is, its members cannot manage this VM');
+  }
 }
 
 /** The files the VM needs: the bhyve config file must be readable and usable; hooks should run. */

@@ -25,8 +25,8 @@ test('every key is read with its type, relative paths from the VM directory', as
     scriptpath = hooks;
     os = freebsd;
     osversion = 14.1;
-    owner = alice;
-    group = operator;
+    owner = root;
+    group = 0;
     description = "a test VM";
     maxrestart = 5;
     maxrestarttime = 10s;
@@ -53,7 +53,7 @@ test('every key is read with its type, relative paths from the VM directory', as
     name: 'alpha', file, dir,
     configfile: path.join(dir, 'bhyve_config'),
     scriptpath: path.join(dir, 'hooks'),
-    os: 'freebsd', osversion: '14.1', owner: 'alice', group: 'operator', description: 'a test VM',
+    os: 'freebsd', osversion: '14.1', owner: 'root', group: '0', description: 'a test VM',
     maxrestart: 5, maxrestarttime: 10,
     bootrom: '/usr/local/share/uefi-firmware/BHYVE_UEFI.fd',
     generateAcpiTables: true, vmexitOnHalt: false,
@@ -196,8 +196,9 @@ test('configfile of the wrong type is an error', async (t) => {
 });
 
 test('text keys take a plain number as written', async (t) => {
-  const { load } = await loadOne(t, 'osversion = 14.10;\nowner = 1001;');
+  const { load } = await loadOne(t, 'osversion = 14.10;\nowner = 1001;\ngroup = 1002;');
   assert.deepEqual(summarize(load.problems), []);
   assert.equal(load.vms[0]?.osversion, '14.10');
   assert.equal(load.vms[0]?.owner, '1001');
+  assert.equal(load.vms[0]?.group, '1002');
 });

@@ -203,3 +203,14 @@ test('a topology value of the wrong type gives its own error, not a topology one
   writeVm(configdir, 'vm0', 'vm0 { configfile = bhyve_config; cpus = "two"; sockets = 2; }\n', 'cpus=4\n');
   assert.match(onlyProblem((await loadConfigDir(configdir)).problems).message, /cpus must be an integer/);
 });
+
+test('an owner or group unknown to this host is a warning at its value', async (t) => {
+  const { load, text } = await loadOne(t, '    owner = no_such_user_vmstated;\n    group = no_such_group_vmstated;');
+  assert.deepEqual(load.problems.map((p) => [p.severity, p.line, p.column]), [
+    ['warning', valueAt(text, 'owner', 'no_such_user_vmstated').line, valueAt(text, 'owner', 'no_such_user_vmstated').column],
+    ['warning', valueAt(text, 'group', 'no_such_group_vmstated').line, valueAt(text, 'group', 'no_such_group_vmstated').column],
+  ]);
+  assert.match(load.problems[0]!.message, /owner no_such_user_vmstated is not a user on this host/);
+  assert.match(load.problems[1]!.message, /group no_such_group_vmstated is not a group on this host/);
+  assert.equal(load.vms.length, 1);
+});
