@@ -1,6 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
 import net from 'node:net';
+import { BHYVECTL_SIM_BIN } from '../helpers/paths.js';
 import { ControlClient, ControlError } from '../../src/protocol/client.js';
 import type { VmEvent, VmStatus } from '../../src/protocol/types.js';
 import { createVmstatedEnv, waitFor } from '../helpers/vmstated-env.js';
@@ -59,6 +62,22 @@ test('status, start, stop, restart and failreset through the socket', async (t) 
   assert.ok(started.status.pid !== null && started.status.workerPid !== null);
   const [running] = await client.request<VmStatus[]>('status', { vm: 'web' });
   assert.equal(running!.pid, started.status.pid);
+
+  const top = await client.request<Array<{ name: string; state: string; pid: number | null; workerPid: number | null }>>('top');
+  assert.deepEqual(top.find((row) => row.name === 'web'), { name: 'web', state: 'running', pid: started.status.pid, workerPid: started.status.workerPid });
+
+  // logs: the last lines of the VM log; follow streams new ones (here a guest console line).
+  const { lines } = await client.request<{ lines: string[] }>('logs', { vm: 'web', n: 3 });
+  assert.ok(lines.length > 0 && lines.length <= 3, JSON.stringify(lines));
+  const follower = await ControlClient.connect(env.sockpath);
+  const followed: string[] = [];
+  void follower.request('logs', { vm: 'web', n: 0, follow: true }, { onData: (data) => followed.push(...(data as { lines: string[] }).lines) }).catch(() => {});
+  await waitFor('the follow to begin', async () => {
+    const console = spawnSync(process.execPath, [BHYVECTL_SIM_BIN, '--vm=web', '--sim-console=hello from the guest'], { env: env.env });
+    assert.equal(console.status, 0);
+    return followed.some((line) => line.includes('hello from the guest')) ? true : undefined;
+  }, 10_000);
+  follower.close();
 
   const restarted = await client.request<{ status: VmStatus }>('restart', { vm: 'web' });
   assert.equal(restarted.status.state, 'running');
@@ -121,6 +140,7 @@ test('malformed, oversized and invalid UTF-8 input get error replies and never d
   const env = createVmstatedEnv();
   t.after(() => env.destroy());
   env.writeVm('web');
+  env.writeVm('private');
   await env.startDaemon();
   const good = await ControlClient.connect(env.sockpath);
   t.after(() => good.close());
@@ -147,11 +167,39 @@ test('malformed, oversized and invalid UTF-8 input get error replies and never d
     assert.equal(reply.ok, false, String(line).slice(0, 60));
     assert.equal(reply.id, id);
     assert.equal((reply.error as { code: string }).code, code, String(line).slice(0, 60));
-    assert.equal((await good.request<VmStatus[]>('status')).length, 1, 'the other client is served meanwhile');
+    assert.equal((await good.request<VmStatus[]>('status')).length, 2, 'the other client is served meanwhile');
   }
   // The same connection still works after all that, with several requests in flight.
   bad.socket.write('{"v":1,"id":"a","cmd":"status"}\n{"v":1,"id":"b","cmd":"problems"}\n');
   const replies = [await bad.next(), await bad.next()];
   assert.deepEqual(replies.map((r) => [r.id, r.ok]).sort(), [['a', true], ['b', true]]);
   await env.waitForStatus('web', (s) => s.state === 'stopped');
+});
+
+test('authorization by peer credentials: an owner sees only its VMs; reload and shutdown are root\'s', async (t) => {
+  const env = createVmstatedEnv();
+  t.after(() => env.destroy());
+  fs.chmodSync(env.dir, 0o755); // nobody must reach the socket inside the (0700) temp dir
+  env.writeVm('mine', { owner: 'nobody' });
+  env.writeVm('theirs');
+  await env.startDaemon();
+  const clientModule = new URL('../../src/protocol/client.js', import.meta.url).href;
+  const script = `
+    const { ControlClient } = await import(${JSON.stringify(clientModule)});
+    const c = await ControlClient.connect(${JSON.stringify(env.sockpath)});
+    const out = {};
+    out.status = (await c.request('status')).map((s) => s.name);
+    for (const [name, cmd, args] of [['theirs', 'start', { vm: 'theirs' }], ['reload', 'reload', {}], ['shutdown', 'shutdown', {}], ['mine', 'status', { vm: 'mine' }]]) {
+      out[name] = await c.request(cmd, args).then((r) => 'ok', (e) => e.code);
+    }
+    c.close();
+    console.log(JSON.stringify(out));`;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], { uid: 65534, gid: 65534, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const code = await new Promise((resolve) => child.on('exit', resolve));
+  assert.equal(code, 0, stderr);
+  assert.deepEqual(JSON.parse(stdout), { status: ['mine'], theirs: 'NOT_FOUND', reload: 'FORBIDDEN', shutdown: 'FORBIDDEN', mine: 'ok' });
 });

@@ -57,6 +57,18 @@ test('after a SIGKILL of the registry a new one re-attaches to the running VM, t
   assert.equal(adopted.pid, rebooted.pid, 'the orphaned bhyve was adopted, not replaced');
   assert.notEqual(adopted.workerPid, workerPid);
 
+  // shutdown --keep-vms: the registry exits, the VM runs on under its worker, the next one re-attaches.
+  const third = env.daemonPid()!;
+  const admin = await env.client();
+  assert.deepEqual(await admin.request('shutdown', { keepVms: true }), { shuttingDown: true, keepVms: true });
+  admin.close();
+  await waitFor('the registry to exit', () => (isAlive(third) ? undefined : true));
+  assert.equal(isAlive(adopted.workerPid!), true);
+  assert.equal(isAlive(adopted.pid!), true);
+  await env.startDaemon();
+  const kept = await env.status('web');
+  assert.deepEqual([kept.state, kept.pid, kept.workerPid], ['running', adopted.pid, adopted.workerPid]);
+
   const stopper = await env.client();
   const { status: stopped } = await stopper.request<{ status: VmStatus }>('stop', { vm: 'web' });
   stopper.close();

@@ -26,6 +26,13 @@ test('vmstated daemonizes, exits 0 only once it serves, and SIGTERM removes its 
   assert.deepEqual(statuses.map((s) => [s.name, s.state]), [['web', 'stopped']]);
   assert.match(env.daemonLog(), /vmstated serving/);
 
+  // newsyslog renames the log and sends SIGHUP: the daemon reopens vmstated.log.
+  const logFile = path.join(env.logdir, 'vmstated.log');
+  fs.renameSync(logFile, `${logFile}.0`);
+  process.kill(pid, 'SIGHUP');
+  await waitFor('a fresh vmstated.log', () => (fs.existsSync(logFile) && /configs reloaded/.test(fs.readFileSync(logFile, 'utf8')) ? true : undefined));
+  assert.doesNotMatch(fs.readFileSync(`${logFile}.0`, 'utf8'), /configs reloaded/);
+
   process.kill(pid, 'SIGTERM');
   await waitFor('the daemon to exit', () => (isAlive(pid) ? undefined : true));
   assert.equal(fs.existsSync(env.pidfile), false, 'pidfile removed');
