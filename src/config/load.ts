@@ -4,7 +4,7 @@
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { parseUclFile, UclError } from '../ucl/index.js';
+import { parseUclFile, UclError, type UclObjectNode } from '../ucl/index.js';
 import { ProblemList, WHOLE_FILE } from './problems.js';
 import type { ConfigDirLoad, ConfigProblem, RejectedVm, VmConfig } from './types.js';
 import { readVm, type VmRead } from './vm.js';
@@ -69,15 +69,19 @@ async function configFiles(configdir: string): Promise<string[]> {
 
 async function readConfigFile(file: string): Promise<PendingLoad> {
   const problems = new ProblemList(file);
+  let root: UclObjectNode;
   try {
-    const root = parseUclFile(file, { filename: file });
+    root = parseUclFile(file, { filename: file });
+  } catch (err) {
+    if (err instanceof UclError) problems.error({ file: err.file, line: err.line, column: err.column }, err.message);
+    else problems.error(WHOLE_FILE, `cannot read ${file}: ${errnoText(err)}`);
+    return { file, problems };
+  }
+  try {
     return { ...(await readVm(root, file, problems)), file, problems };
   } catch (err) {
-    if (err instanceof UclError) {
-      problems.error({ file: err.file, line: err.line, column: err.column }, err.message);
-    } else {
-      problems.error(WHOLE_FILE, `cannot read ${file}: ${errnoText(err)}`);
-    }
+    // A bug here must not keep the other VMs from loading.
+    problems.error(WHOLE_FILE, `internal error while checking this config (please report it): ${(err as Error).message}`);
     return { file, problems };
   }
 }
