@@ -24,6 +24,28 @@ export async function writeFileAtomic(file: string, data: Uint8Array, mode = 0o6
     throw err;
   }
   await syncDirectory(dir);
+  await removeStaleTemps(dir, path.basename(file));
+}
+
+/** Temporary files of this target left by a writer that died (a crash between open and rename). */
+async function removeStaleTemps(dir: string, base: string): Promise<void> {
+  const prefix = `.${base}.`;
+  const names = await fs.readdir(dir).catch(() => [] as string[]);
+  await Promise.all(names.map(async (name) => {
+    if (!name.startsWith(prefix) || !name.endsWith('.tmp')) return;
+    const pid = Number(name.slice(prefix.length).split('.')[0]);
+    if (!Number.isSafeInteger(pid) || pid <= 0 || isAlive(pid)) return;
+    await fs.rm(path.join(dir, name), { force: true });
+  }));
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 async function syncDirectory(dir: string): Promise<void> {

@@ -1,6 +1,7 @@
 /** `<configfile>.generated`: content (DESIGN.md section 4) and atomic replacement. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { generatedConfigText, writeGeneratedConfig } from '../../src/config/generated.js';
@@ -111,4 +112,18 @@ test('the generated file keeps the bhyve file permissions', async (t) => {
   fs.chmodSync(vm.configfile, 0o600);
   const written = await writeGeneratedConfig(vm);
   assert.equal(fs.statSync(written).mode & 0o777, 0o600);
+});
+
+test('a temporary file left by a writer that died is removed by the next write', async (t) => {
+  const configdir = tempDir(t);
+  writeVm(configdir, 'vm0', 'vm0 { configfile = bhyve_config; }\n');
+  const vm = await loadSingle(configdir);
+  const deadPid = spawnSync(process.execPath, ['-e', '']).pid!;
+  const stale = path.join(vm.dir, `.bhyve_config.generated.${deadPid}.0badf00d.tmp`);
+  const otherWriter = path.join(vm.dir, `.bhyve_config.generated.${process.ppid}.0badf00d.tmp`);
+  fs.writeFileSync(stale, 'half a fi');
+  fs.writeFileSync(otherWriter, 'being written');
+  await writeGeneratedConfig(vm);
+  assert.equal(fs.existsSync(stale), false);
+  assert.equal(fs.existsSync(otherWriter), true, 'a live writer keeps its temporary file');
 });
