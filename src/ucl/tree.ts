@@ -3,7 +3,7 @@
  * needs while parsing: every node carries a priority and an "inherited" mark,
  * and an object member holds a list (more than one entry = implicit array).
  */
-import type { UclNode, UclObjectNode, UclSource } from './types.js';
+import type { UclNode, UclSource } from './types.js';
 
 export type PType = 'object' | 'array' | 'int' | 'float' | 'time' | 'string' | 'bool' | 'null';
 
@@ -50,40 +50,29 @@ export class PNode {
   }
 }
 
-function source(node: PNode): UclSource {
-  const src: UclSource = { line: node.pos.line, column: node.pos.column, raw: node.raw };
-  if (node.pos.file !== undefined) src.file = node.pos.file;
-  if (node.key) src.key = { ...node.key };
-  return src;
+/** Builds a public node; written without spreads because large documents make millions of these. */
+function publicNode(node: PNode, type: UclNode['type'], value: UclNode['value'], raw: string): UclNode {
+  const out = { type, value, line: node.pos.line, column: node.pos.column, raw } as UclSource & { type: string; value: unknown };
+  if (node.pos.file !== undefined) out.file = node.pos.file;
+  if (node.key) out.key = node.key;
+  return out as UclNode;
 }
 
 /** Converts the working tree into the public node model. */
 export function toPublic(node: PNode): UclNode {
-  const src = source(node);
   switch (node.type) {
     case 'object': {
       const value = new Map<string, UclNode>();
       for (const [name, list] of node.members ?? []) {
-        if (list.length === 1) {
-          value.set(name, toPublic(list[0]));
-        } else {
-          value.set(name, { ...source(list[0]), raw: '', type: 'implicit', value: list.map(toPublic) });
-        }
+        value.set(name, list.length === 1 ? toPublic(list[0]) : publicNode(list[0], 'implicit', list.map(toPublic), ''));
       }
-      return { ...src, type: 'object', value } satisfies UclObjectNode;
+      return publicNode(node, 'object', value, node.raw);
     }
     case 'array':
-      return { ...src, type: 'array', value: (node.items ?? []).map(toPublic) };
-    case 'int':
-      return { ...src, type: 'int', value: node.scalar as bigint };
-    case 'float':
-    case 'time':
-      return { ...src, type: node.type, value: node.scalar as number };
-    case 'string':
-      return { ...src, type: 'string', value: node.scalar as string };
-    case 'bool':
-      return { ...src, type: 'bool', value: node.scalar as boolean };
+      return publicNode(node, 'array', (node.items ?? []).map(toPublic), node.raw);
+    case 'null':
+      return publicNode(node, 'null', null, node.raw);
     default:
-      return { ...src, type: 'null', value: null };
+      return publicNode(node, node.type, node.scalar as UclNode['value'], node.raw);
   }
 }
