@@ -6,7 +6,7 @@
  * simulator gives pending output a bounded time to drain (real bhyve drops what does not fit).
  */
 
-const DRAIN_LIMIT_MS = 2000;
+const DRAIN_LIMIT_MS = 3000;
 
 // A reader that went away must not crash the simulated bhyve (EPIPE); output is then lost.
 process.stdout.on('error', () => undefined);
