@@ -98,7 +98,12 @@ const HANDLERS: Record<Command, Handler> = {
 
   reload: async (ctl, request, session) => {
     rootOnly(request, session.peer);
-    const summary = await ctl.reload();
+    let summary: ReloadSummary;
+    try {
+      summary = await ctl.reload();
+    } catch (err) {
+      throw new CommandError('FAILED', `cannot reload the configs: ${(err as Error).message}`);
+    }
     return { ...summary, problems: ctl.registry.problems };
   },
 

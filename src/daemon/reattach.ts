@@ -9,6 +9,7 @@ import path from 'node:path';
 import type { WorkerRecord } from '../../workers/api.js';
 import { isProcessAlive } from './pidfile.js';
 import type { Registry } from './registry.js';
+import type { VmEntry } from './vm-entry.js';
 import { withTimeout } from './timeout.js';
 import { connectToWorker } from './worker-link.js';
 import type { WorkerLink } from './worker-link.js';
@@ -49,7 +50,7 @@ export async function reattachWorkers(registry: Registry): Promise<void> {
         return;
       }
       try {
-        await reattachOne(registry, file, record);
+        await reattachRecord(registry, file, record);
       } catch (err) {
         log.error({ vm: record.vm, file, err }, 're-attach failed');
       }
@@ -57,7 +58,13 @@ export async function reattachWorkers(registry: Registry): Promise<void> {
   );
 }
 
-async function reattachOne(registry: Registry, file: string, record: WorkerRecord): Promise<void> {
+export type ReattachOutcome = 'attached' | 'adopted' | 'gone';
+
+/**
+ * One worker record: connect to its worker, or adopt its bhyve, or remove it. `knownBhyvePid` is
+ * the registry's own idea of the bhyve pid, for a record written before bhyve was launched.
+ */
+export async function reattachRecord(registry: Registry, file: string, record: WorkerRecord, knownBhyvePid: number | null = null): Promise<ReattachOutcome> {
   const log = registry.log;
   const entry = registry.get(record.vm);
   if (isProcessAlive(record.workerPid)) {
@@ -72,12 +79,12 @@ async function reattachOne(registry: Registry, file: string, record: WorkerRecor
         await withTimeout(link.api.release(), 5000, 'release');
         link.close();
         log.info({ vm: record.vm, configFile: config }, 'stopped an unconfigured VM');
-        return;
+        return 'gone';
       }
       await registry.adoptLink(entry, record.workerPid, link, true);
       await withTimeout(link.api.updateConfig(entry.config), 5000, 'updateConfig');
       await entry.worker?.refreshStatus();
-      return;
+      return 'attached';
     } catch (err) {
       if (link === null) {
         // Nothing listens on its socket: the pid was reused by another process, or the worker is dying.
@@ -95,14 +102,35 @@ async function reattachOne(registry: Registry, file: string, record: WorkerRecor
     }
   }
   removeStale(file, record);
-  const bhyvePid = record.bhyvePid;
+  const bhyvePid = record.bhyvePid ?? knownBhyvePid;
   if (bhyvePid === null || !isProcessAlive(bhyvePid)) {
     log.info({ vm: record.vm, workerPid: record.workerPid }, 'removed a stale worker record');
-    return;
+    return 'gone';
   }
   if (entry === undefined) {
     log.error({ vm: record.vm, bhyvePid }, 'bhyve of an unconfigured VM runs without a worker; left alone, stop it by hand');
-    return;
+    return 'gone';
   }
   await registry.adoptBhyve(entry, bhyvePid);
+  return 'adopted';
+}
+
+/**
+ * The connection to a worker was lost while the registry runs: reconnect if the worker still
+ * answers, adopt its bhyve if only bhyve is left, else record that the worker is gone.
+ */
+export async function recoverLostWorker(registry: Registry, entry: VmEntry, workerPid: number): Promise<void> {
+  // A dying worker removes its record as it exits: give it a moment before reading the record.
+  const deadline = Date.now() + 1000;
+  while (isProcessAlive(workerPid) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+  const file = path.join(registry.options.rundir, `${entry.name}${RECORD_SUFFIX}`);
+  const record = readRecord(file);
+  const knownBhyvePid = entry.status.pid;
+  if (record !== null && record.workerPid === workerPid) {
+    if ((await reattachRecord(registry, file, record, knownBhyvePid)) !== 'gone') return;
+  } else if (knownBhyvePid !== null && isProcessAlive(knownBhyvePid)) {
+    await registry.adoptBhyve(entry, knownBhyvePid);
+    return;
+  }
+  registry.workerGone(entry, workerPid);
 }

@@ -8,7 +8,8 @@ import type { ErrorCode, TransitionReason, VmEvent, VmStatus } from '../protocol
 import type { CommandOutcome, WorkerSpec } from '../../workers/api.js';
 import type { Logger } from './logger.js';
 import { startTiers, tierDelayMs } from './order.js';
-import { isProcessAlive } from './pidfile.js';
+import { recoverLostWorker } from './reattach.js';
+import { withTimeout } from './timeout.js';
 import { AT_REST, VmEntry, restingStatus } from './vm-entry.js';
 import { WorkerHandle } from './worker-handle.js';
 import type { WorkerListener } from './worker-handle.js';
@@ -144,10 +145,15 @@ export class Registry implements WorkerListener {
     });
   }
 
-  /** Calls the worker; a lost connection becomes a failed outcome instead of a hang. */
+  /**
+   * Calls the worker; a lost connection or a worker that never answers becomes a failed outcome
+   * instead of a hang. The bound is generous: every hook at its timeout, plus the stop escalation.
+   */
   private async call(entry: VmEntry, action: () => Promise<CommandOutcome>): Promise<CommandOutcome> {
+    const { stoptimeout, hooktimeout } = entry.config;
+    const boundMs = (stoptimeout + 8 * hooktimeout + 30) * 1000;
     try {
-      return await action();
+      return await withTimeout(action(), boundMs, `the worker of VM "${entry.name}"`);
     } catch (err) {
       return { ok: false, status: entry.status, error: `the worker of VM "${entry.name}" stopped answering: ${(err as Error).message}` };
     }
@@ -238,14 +244,20 @@ export class Registry implements WorkerListener {
     const entry = this.entries.get(handle.vm);
     if (entry === undefined || entry.worker !== handle) return;
     entry.worker = null;
-    const bhyvePid = entry.status.pid;
-    this.log.error({ vm: entry.name, workerPid: handle.pid, bhyvePid }, 'worker connection lost');
-    if (bhyvePid !== null && isProcessAlive(bhyvePid) && !isProcessAlive(handle.pid)) {
-      void entry.enqueue(() => this.adoptBhyve(entry, bhyvePid));
-      return;
-    }
+    this.log.error({ vm: entry.name, workerPid: handle.pid, bhyvePid: entry.status.pid }, 'worker connection lost');
+    void entry.enqueue(async () => {
+      try {
+        await recoverLostWorker(this, entry, handle.pid);
+      } catch (err) {
+        this.log.error({ vm: entry.name, err }, 'recovering from a lost worker failed');
+      }
+    });
+  }
+
+  /** The worker exited and left no bhyve behind. */
+  workerGone(entry: VmEntry, workerPid: number): void {
     if (!AT_REST.has(entry.status.state)) {
-      this.setResting(entry, 'failed', `its worker (pid ${handle.pid}) exited unexpectedly`, 'failure');
+      this.setResting(entry, 'failed', `its worker (pid ${workerPid}) exited unexpectedly`, 'failure');
     } else {
       entry.status = { ...entry.status, pid: null, workerPid: null };
     }

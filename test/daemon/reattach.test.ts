@@ -47,15 +47,20 @@ test('after a SIGKILL of the registry a new one re-attaches to the running VM, t
   const rebooted = await env.waitForStatus('web', (s) => s.state === 'running' && s.pid !== bhyvePid && s.restarts === 1);
   assert.equal(rebooted.workerPid, workerPid);
 
-  // Now the registry and the worker die; bhyve lives on and is adopted by a new worker.
-  await killAndWait(second);
+  // The worker dies under a running registry: a new worker adopts the same bhyve.
   await killAndWait(workerPid);
+  const recovered = await env.waitForStatus('web', (s) => s.workerPid !== null && s.workerPid !== workerPid);
+  assert.deepEqual([recovered.state, recovered.pid], ['running', rebooted.pid]);
+
+  // Now the registry and the worker die together; at start, a new registry adopts the bhyve.
+  await killAndWait(second);
+  await killAndWait(recovered.workerPid!);
   assert.equal(isAlive(rebooted.pid!), true);
   await env.startDaemon();
   const adopted = await env.waitForStatus('web', (s) => s.workerPid !== null);
   assert.equal(adopted.state, 'running');
   assert.equal(adopted.pid, rebooted.pid, 'the orphaned bhyve was adopted, not replaced');
-  assert.notEqual(adopted.workerPid, workerPid);
+  assert.notEqual(adopted.workerPid, recovered.workerPid);
 
   // shutdown --keep-vms: the registry exits, the VM runs on under its worker, the next one re-attaches.
   const third = env.daemonPid()!;
