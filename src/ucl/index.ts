@@ -46,7 +46,9 @@ function guarded<T>(file: string | undefined, run: () => T): T {
     return run();
   } catch (e) {
     if (e instanceof UclError) throw e;
-    if (e instanceof RangeError) throw new UclError('the document nests too deeply to be read', where);
+    if (e instanceof RangeError && /call stack/i.test(e.message)) {
+      throw new UclError('the document nests too deeply to be read', where);
+    }
     throw new UclError(`internal parser error: ${e instanceof Error ? e.message : String(e)}`, where);
   }
 }

@@ -117,6 +117,13 @@ function wrap64(value: bigint): bigint {
   return BigInt.asIntN(64, value);
 }
 
+/** C's (int64_t) cast of a double, with x86's answer (INT64_MIN) where C leaves it undefined. */
+function toInt64(value: number): bigint {
+  if (!Number.isFinite(value)) return INT64_MIN;
+  const whole = BigInt(Math.trunc(value));
+  return whole > INT64_MAX || whole < INT64_MIN ? INT64_MIN : whole;
+}
+
 /**
  * Tries to read a number at `start` (which holds '-' or a digit). Returns null
  * when the text is not a number (it is then read as a string).
@@ -217,7 +224,7 @@ export function lexNumber(text: string, start: number, end: number, allowTime = 
         if (next === 0x62 || next === 0x42) { // kb, mb, gb: binary sizes, always integers
           if (needDouble) {
             needDouble = false;
-            lv = BigInt(Math.trunc(dv));
+            lv = toInt64(dv);
           }
           lv = wrap64(lv * BigInt(multiplier(code, true)));
           return finish(p + 2);
