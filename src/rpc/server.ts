@@ -8,15 +8,22 @@ import { socketEndpoint, type SocketEndpoint } from './socket-endpoint.js';
  * Accept only calls of the object's own top-level methods: Comlink would otherwise let a peer
  * walk any property path (e.g. `constructor.constructor`).
  */
-function onlyMethodCallsOf(api: object): (message: unknown) => boolean {
-  return (message) => {
-    if (typeof message !== 'object' || message === null) return false;
-    const { type, path } = message as { type?: unknown; path?: unknown };
-    if (type !== 'APPLY') return true; // replies to our own calls, if the peer exposes something too
-    if (!Array.isArray(path) || path.length !== 1 || typeof path[0] !== 'string') return false;
-    const name = path[0];
-    return name !== 'constructor' && typeof (api as Record<string, unknown>)[name] === 'function';
-  };
+function refusalOf(api: object, message: unknown): string | null {
+  if (typeof message !== 'object' || message === null) return 'not a message';
+  const { type, path } = message as { type?: unknown; path?: unknown };
+  if (type === 'RAW' || type === 'HANDLER') return null; // replies to our own calls (the peer may expose an object too)
+  if (type !== 'APPLY') return `${String(type)} is not supported: only method calls are`;
+  if (!Array.isArray(path) || path.length !== 1 || typeof path[0] !== 'string') return 'only top-level methods may be called';
+  const name = path[0];
+  const own = name !== 'constructor' && !Object.prototype.hasOwnProperty.call(Object.prototype, name);
+  return own && typeof (api as Record<string, unknown>)[name] === 'function' ? null : `no method ${name}`;
+}
+
+/** Answer a refused call with an error (in Comlink's wire format), so the caller does not wait. */
+function refuse(endpoint: SocketEndpoint, message: unknown, reason: string): void {
+  const id = (message as { id?: unknown } | null)?.id;
+  if (typeof id !== 'string') return;
+  endpoint.postMessage({ id, type: 'HANDLER', name: 'throw', value: { isError: true, value: { name: 'Error', message: `refused: ${reason}` } } });
 }
 
 export interface SocketServerOptions {
@@ -33,7 +40,11 @@ export interface SocketServerOptions {
 export async function exposeOnSocketServer(api: object, socketPath: string, options: SocketServerOptions = {}): Promise<net.Server> {
   await removeStaleSocket(socketPath);
   const server = net.createServer((socket) => {
-    const endpoint = socketEndpoint(socket, onlyMethodCallsOf(api));
+    const endpoint: SocketEndpoint = socketEndpoint(socket, (message) => {
+      const refusal = refusalOf(api, message);
+      if (refusal !== null) refuse(endpoint, message, refusal);
+      return refusal === null;
+    });
     Comlink.expose(api, endpoint);
     options.onConnection?.(endpoint);
   });

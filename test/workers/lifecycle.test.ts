@@ -40,7 +40,7 @@ test('guest reboot (exit 0): restarting, destroy, relaunch, restarted, running; 
   assert.equal(status.state, 'running');
   assert.equal(status.restarts, 1);
   assert.deepEqual(status.lastExit, { code: 0, signal: null, meaning: 'reboot' });
-  assert.equal(vm.launches(), 2);
+  assert.equal((await vm.events()).filter((event) => event.type === 'launch').length, 2);
   assert.equal(vm.bhyvectlCalls().length, 2, 'destroy before the cold start, and after the exit (before the relaunch)');
   const restarting = vm.hookLines().find((line) => line.startsWith('restarting'));
   assert.match(restarting ?? '', /reason=reboot .*exit=0 /);
