@@ -3,8 +3,8 @@
  * `--force-poweroff` (applied in bhyvectl's order: create, open, reset, poweroff, destroy),
  * plus simulator-only options to script a running guest.
  */
-import { type ControlReply, type ControlRequest, EALREADY, EEXIST, sendControl } from './control.js';
-import { SimExit } from './failure.js';
+import { type ControlReply, type ControlRequest, EALREADY, EEXIST, type NoReply, sendControl } from './control.js';
+import { EX_OSERR, SimExit } from './failure.js';
 import { RUNTIME_ACTIONS, type RuntimeAction } from './guest.js';
 import { consoleLine, diagnostic } from './output.js';
 import { controlSocketPath, simStateDir } from './paths.js';
@@ -102,8 +102,12 @@ function errnoExit(errno: number): number {
 }
 
 /** Sends a request to the running bhyve of `vm`; 'not-running' when there is none. */
-async function request(stateDir: string, vm: string, message: ControlRequest): Promise<ControlReply | 'not-running'> {
+async function request(stateDir: string, vm: string, message: ControlRequest): Promise<ControlReply | NoReply> {
   return sendControl(controlSocketPath(stateDir, vm), message);
+}
+
+function noAnswer(vm: string): SimExit {
+  return new SimExit(EX_OSERR, `bhyvectl-sim: VM ${vm}: its bhyve holds the instance but does not answer (stopped?)`);
 }
 
 /** vm_suspend(): on a running bhyve it exits; on an idle instance the suspension is recorded. */
@@ -114,6 +118,7 @@ async function forceSuspend(stateDir: string, record: VmmRecord, how: SuspendHow
     writeVmmRecord({ ...record, suspended: how }, stateDir);
     return null;
   }
+  if (reply === 'no-answer') throw noAnswer(record.name);
   return reply.ok ? null : errnoExit(reply.errno);
 }
 
@@ -181,6 +186,7 @@ async function bhyvectl(argv: string[], env: NodeJS.ProcessEnv): Promise<number>
       diagnostic(`bhyvectl-sim: VM ${vm} has no running bhyve`);
       return 1;
     }
+    if (reply === 'no-answer') throw noAnswer(vm);
     if (!reply.ok) {
       diagnostic(`bhyvectl-sim: VM ${vm}: ${reply.error}`);
       return errnoExit(reply.errno);

@@ -23,18 +23,30 @@ export type ControlReply = { ok: true; pid: number } | { ok: false; errno: numbe
 export const EALREADY = 37;
 export const EEXIST = 17;
 
-const CONNECT_TIMEOUT_MS = 2000;
+const ANSWER_TIMEOUT_MS = 3000;
 
-/** Sends one request; resolves 'not-running' when no bhyve listens on the socket. */
-export function sendControl(socketPath: string, request: ControlRequest): Promise<ControlReply | 'not-running'> {
+/** What a request can come back with besides a reply. */
+export type NoReply = 'not-running' | 'no-answer';
+
+/**
+ * Sends one request. 'not-running': no bhyve listens on the socket. 'no-answer': a process
+ * holds the socket but did not answer in time (stopped with SIGSTOP, or swamped).
+ */
+export function sendControl(socketPath: string, request: ControlRequest): Promise<ControlReply | NoReply> {
   return new Promise((resolve, reject) => {
     const socket = net.createConnection(socketAddress(socketPath));
     let received = '';
     let connected = false;
-    const timer = setTimeout(() => {
+    let settled = false;
+    const settle = (outcome: ControlReply | NoReply | Error): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
       socket.destroy();
-      reject(new Error(`no answer from the simulated bhyve on ${socketPath} within ${CONNECT_TIMEOUT_MS} ms`));
-    }, CONNECT_TIMEOUT_MS);
+      if (outcome instanceof Error) reject(outcome);
+      else resolve(outcome);
+    };
+    const timer = setTimeout(() => settle(connected ? 'no-answer' : 'not-running'), ANSWER_TIMEOUT_MS);
     socket.setEncoding('utf8');
     socket.on('connect', () => {
       connected = true;
@@ -44,19 +56,14 @@ export function sendControl(socketPath: string, request: ControlRequest): Promis
       received += chunk;
     });
     socket.on('error', (error: NodeJS.ErrnoException) => {
-      clearTimeout(timer);
-      if (!connected && (error.code === 'ENOENT' || error.code === 'ECONNREFUSED')) resolve('not-running');
-      else if (error.code !== 'ECONNRESET' && error.code !== 'EPIPE') reject(error);
+      if (!connected && (error.code === 'ENOENT' || error.code === 'ECONNREFUSED')) settle('not-running');
+      else if (error.code !== 'ECONNRESET' && error.code !== 'EPIPE') settle(error);
     });
     socket.on('close', () => {
-      clearTimeout(timer);
       const line = received.split('\n')[0];
-      if (line === '') {
-        // Accepted but closed without a reply: the bhyve exited meanwhile.
-        resolve(connected ? { ok: false, errno: EALREADY, error: 'bhyve exited' } : 'not-running');
-        return;
-      }
-      resolve(JSON.parse(line) as ControlReply);
+      if (line !== '') settle(JSON.parse(line) as ControlReply);
+      // Accepted but closed without a reply: the bhyve was exiting.
+      else settle(connected ? { ok: false, errno: EALREADY, error: 'bhyve exited' } : 'not-running');
     });
   });
 }

@@ -114,3 +114,21 @@ test('--create makes an idle instance; creating it again fails with EEXIST', asy
   const show = await sim.bhyvectl(['--vm=idle', '--sim-show']);
   assert.equal(JSON.parse(show.stdout).running, false);
 });
+
+test('a stopped (SIGSTOP) bhyve still holds its instance: forcing it reports no answer, a relaunch is refused', async (t) => {
+  const sim = new SimSandbox(t);
+  const bhyve = sim.launchVm('frozen', []);
+  await bhyve.running();
+  bhyve.child.kill('SIGSTOP');
+  const [force, relaunch] = await Promise.all([
+    sim.bhyvectl(['--vm=frozen', '--force-poweroff']),
+    sim.bhyve(['-k', sim.config('again.conf', ['x=1']), 'frozen']),
+  ]);
+  assert.equal(force.status, 71);
+  assert.match(force.stderr, /does not answer/);
+  assert.equal(relaunch.status, 71);
+  assert.match(relaunch.stderr, /Device busy/);
+  // The request was delivered all the same: once resumed, the VM powers off, as vm_suspend() had taken effect.
+  bhyve.child.kill('SIGCONT');
+  assert.deepEqual(await bhyve.exited(), { status: 1, signal: null });
+});

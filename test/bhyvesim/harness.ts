@@ -8,7 +8,7 @@ import { runNode, type RunResult } from '../helpers/run.js';
 import { simBhyvectlPath, simBhyvePath } from '../../src/bhyvesim/paths.js';
 import { readVmmRecord, type VmmRecord } from '../../src/bhyvesim/record.js';
 
-const WAIT_MS = 10_000;
+const WAIT_MS = 30_000;
 
 export interface Exit {
   status: number | null;
