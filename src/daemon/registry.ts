@@ -98,6 +98,9 @@ export class Registry implements WorkerListener {
   /** The body of a start, run in the VM's queue slot. */
   private async startNow(entry: VmEntry): Promise<CommandOutcome> {
     if (this.stopping) return { ok: false, status: entry.status, error: 'vmstated is shutting down' };
+    if (entry.worker === null && entry.status.state === 'failed') {
+      throw new CommandError('INVALID_STATE', `VM "${entry.name}" is in failure mode (${entry.status.failureReason ?? 'see its log'}); run failreset first`);
+    }
     let worker: WorkerHandle;
     try {
       worker = await this.ensureWorker(entry);

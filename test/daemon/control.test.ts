@@ -72,11 +72,12 @@ test('status, start, stop, restart and failreset through the socket', async (t) 
   const follower = await ControlClient.connect(env.sockpath);
   const followed: string[] = [];
   void follower.request('logs', { vm: 'web', n: 0, follow: true }, { onData: (data) => followed.push(...(data as { lines: string[] }).lines) }).catch(() => {});
-  await waitFor('the follow to begin', async () => {
-    const console = spawnSync(process.execPath, [BHYVECTL_SIM_BIN, '--vm=web', '--sim-console=hello from the guest'], { env: env.env });
-    assert.equal(console.status, 0);
+  let simProblem = '';
+  await waitFor('the console line in the followed log', async () => {
+    const console = spawnSync(process.execPath, [BHYVECTL_SIM_BIN, '--vm=web', '--sim-console=hello from the guest'], { env: env.env, encoding: 'utf8' });
+    if (console.status !== 0) simProblem = `bhyvectl-sim exited ${console.status}: ${console.stderr}`;
     return followed.some((line) => line.includes('hello from the guest')) ? true : undefined;
-  }, 10_000);
+  }, 10_000).catch((err: Error) => assert.fail(`${err.message} ${simProblem}`));
   follower.close();
 
   const restarted = await client.request<{ status: VmStatus }>('restart', { vm: 'web' });
@@ -102,6 +103,7 @@ test('status, start, stop, restart and failreset through the socket', async (t) 
   await client.request('start', { vm: 'crashy' }, {}).catch(() => {});
   const failed = await env.waitForStatus('crashy', (s) => s.state === 'failed' && s.workerPid === null);
   assert.ok(failed.failureReason !== null);
+  await expectError(client.request('start', { vm: 'crashy' }), 'INVALID_STATE');
   const reset = await client.request<{ status: VmStatus }>('failreset', { vm: 'crashy' });
   assert.equal(reset.status.state, 'stopped');
   assert.equal((await env.status('crashy')).state, 'stopped');
