@@ -1,7 +1,7 @@
 /** One small case per grammar feature, each with the result libucl 0.9 gives. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseUcl, parseUclValue, toTyped, type TypedNode, type UclParseOptions } from '../../src/ucl/index.js';
+import { UclError, formatG17, parseUcl, parseUclValue, toTyped, type TypedNode, type UclParseOptions } from '../../src/ucl/index.js';
 import { arr, b, f, i, imp, nul, obj, s, tm, typed, typedEqual } from './helpers.js';
 
 function check(text: string, expected: TypedNode, options: UclParseOptions = {}): void {
@@ -144,4 +144,17 @@ test('nodes keep raw text, positions and key positions', () => {
   assert.ok(name && name.type === 'string');
   assert.equal(name.raw, '"x y"');
   assert.deepEqual(web.key, { name: 'web', line: 1, column: 1 });
+});
+
+test('floats and times print like C\'s %.17g in the typed form', () => {
+  const cases: [number, string][] = [
+    [1, '1'], [0.1, '0.10000000000000001'], [123.2, '123.2'], [-1e-10, '-1e-10'], [1e20, '1e+20'],
+    [1e16, '10000000000000000'], [0.0001, '0.0001'], [0.00001, '1.0000000000000001e-05'], [NaN, 'nan'],
+    [-Infinity, '-inf'], [-0, '-0'],
+  ];
+  for (const [value, text] of cases) assert.equal(formatG17(value), text);
+});
+
+test('a document may be an array when read with parseUclValue; parseUcl wants an object', () => {
+  assert.throws(() => parseUcl('[1]'), UclError);
 });
