@@ -17,6 +17,8 @@ const PROBE_INTERVAL_MS = 50;
 export async function spawnWorker(spec: WorkerSpec, timeoutMs = SPAWN_TIMEOUT_MS): Promise<{ pid: number; socket: string }> {
   const files = workerFiles(spec.rundir, spec.vm.name);
   fs.mkdirSync(spec.rundir, { recursive: true });
+  const running = await liveWorkerPid(files.socket);
+  if (running !== null) throw new Error(`a worker for ${spec.vm.name} is already running (pid ${running}, ${files.socket})`);
   fs.writeFileSync(files.spec, JSON.stringify(spec), { mode: 0o600 });
   const stderr = fs.openSync(files.stderr, 'w', 0o600);
   const mainScript = fileURLToPath(new URL('./main.js', import.meta.url));
@@ -45,12 +47,34 @@ async function answers(socket: string, workerPid: number | undefined, remainingM
   let connection;
   try {
     connection = await connectWorker(socket, Math.min(remainingMs, 1_000));
-    return (await connection.api.status()).workerPid === workerPid;
+    return (await withinMs(connection.api.status(), 1_000)).workerPid === workerPid;
   } catch {
     return false;
   } finally {
     connection?.close();
   }
+}
+
+async function liveWorkerPid(socket: string): Promise<number | null> {
+  if (!fs.existsSync(socket)) return null;
+  let connection;
+  try {
+    connection = await connectWorker(socket, 1_000);
+    return (await withinMs(connection.api.status(), 1_000)).workerPid;
+  } catch {
+    return null; // a stale socket: the new worker replaces it
+  } finally {
+    connection?.close();
+  }
+}
+
+/** A peer that accepts but never answers must not hold up a spawn. */
+function withinMs<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise.finally(() => clearTimeout(timer)),
+    new Promise<never>((_resolve, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms))),
+  ]);
 }
 
 function readTrouble(file: string): string {

@@ -1,0 +1,81 @@
+/** The worker process: independence of VMs, adoption, signals, spawnWorker's failures. */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import { test } from 'node:test';
+import { spawnWorker } from '../../workers/spawn.js';
+import { VmFixture, isAlive, recordingHook, until } from './harness.js';
+
+test('two workers: one stuck in a hung hook, the other starts and stops normally meanwhile', async (t) => {
+  const stuck = new VmFixture(t, { name: 'stuck', hooks: { start_network: recordingHook('sleep 30') }, config: { hooktimeout: 3 } });
+  const free = new VmFixture(t, { name: 'free' });
+  const stuckApi = await stuck.spawn();
+  const freeApi = await free.spawn();
+  const stuckStart = stuckApi.start();
+  await stuck.waitForState('start_network', 3_000);
+
+  let before = Date.now();
+  const status = await stuckApi.status();
+  assert.equal(status.state, 'start_network');
+  assert.ok(Date.now() - before < 1_000, 'status() does not wait behind a hook');
+
+  before = Date.now();
+  const started = await freeApi.start();
+  await free.guestReady();
+  const stopped = await freeApi.stop();
+  assert.equal(started.status.state, 'running');
+  assert.equal(stopped.status.state, 'stopped');
+  assert.equal((await stuckApi.status()).state, 'start_network', 'the other VM was done while this hook still ran');
+
+  const outcome = await stuckStart;
+  assert.equal(outcome.status.state, 'failed');
+  assert.match(outcome.status.failureReason ?? '', /timed out after 3 s/);
+});
+
+test('adoptPid: a bhyve handed over is watched; its exit is a crash with unknown status, then restarted', async (t) => {
+  const vm = new VmFixture(t);
+  const orphan = spawn('sleep', ['30'], { detached: true, stdio: 'ignore' });
+  orphan.unref();
+  const orphanPid = orphan.pid as number;
+  fs.writeFileSync(`${vm.root}/stray.pids`, `${orphanPid}\n`);
+  const api = await vm.spawn({ adoptPid: orphanPid, restartHistory: [Date.now() - 1_000] });
+  const status = await api.status();
+  assert.equal(status.state, 'running');
+  assert.equal(status.pid, orphanPid);
+  assert.equal(status.restarts, 1, 'the restart history is carried over');
+  const record = JSON.parse(fs.readFileSync(`${vm.rundir}/web.worker.json`, 'utf8'));
+  assert.equal(record.bhyvePid, orphanPid);
+
+  process.kill(orphanPid, 'SIGKILL');
+  await vm.waitForState('running', 5_000);
+  const events = await vm.events();
+  const exit = events.find((event) => event.type === 'exit');
+  assert.ok(exit?.type === 'exit');
+  assert.equal(exit.pid, orphanPid);
+  assert.deepEqual([exit.exit.code, exit.exit.signal], [null, null]);
+  assert.match(exit.exit.meaning, /unknown/);
+  const restarting = events.find((event) => event.type === 'state' && event.state === 'restarting');
+  assert.equal(restarting?.type === 'state' && restarting.reason, 'crash');
+  assert.equal((await api.status()).restarts, 2);
+});
+
+test('SIGTERM to a worker stops its VM (reason shutdown), then it exits and removes its files', async (t) => {
+  const vm = new VmFixture(t, { hooks: { stop_network: recordingHook() } });
+  const api = await vm.spawn();
+  const pid = (await api.start()).status.pid as number;
+  await vm.guestReady();
+  process.kill(vm.workerPid as number, 'SIGTERM');
+  await until(() => !isAlive(vm.workerPid as number), 5_000, 'the worker to exit');
+  assert.equal(isAlive(pid), false);
+  assert.match(vm.hookLines()[0], /^stop_network reason=shutdown/);
+  assert.deepEqual(fs.readdirSync(vm.rundir), []);
+});
+
+test('spawnWorker: a second worker for a live one is refused; a bad spec fails with a message', async (t) => {
+  const vm = new VmFixture(t);
+  await vm.spawn();
+  await assert.rejects(spawnWorker(vm.spec()), /a worker for web is already running \(pid \d+/);
+  assert.equal((await vm.api.status()).workerPid, vm.workerPid, 'the first worker still serves');
+  const bad = { ...vm.spec(), bhyve: '' };
+  await assert.rejects(spawnWorker({ ...bad, vm: { ...bad.vm, name: 'other' } }), /ended at startup .*not a worker spec/);
+});
