@@ -144,6 +144,11 @@ function prefixTarget(parser: Parser, call: MacroCall, params: IncludeParams, pr
   return fail(call, `cannot include into key "${prefix}": it already holds a ${old.type}`);
 }
 
+function moveVariable(vars: Map<string, string>, name: string, value: string): void {
+  vars.delete(name);
+  vars.set(name, value);
+}
+
 function includeSingle(parser: Parser, call: MacroCall, file: string, params: IncludeParams): ChunkResult {
   const settings = parser.settings;
   let real: string;
@@ -177,8 +182,9 @@ function includeSingle(parser: Parser, call: MacroCall, file: string, params: In
   const savedCurdir = settings.vars.get('CURDIR');
   const stackDepth = parser.stack.length;
   settings.curFile = real;
-  settings.vars.set('FILENAME', real);
-  settings.vars.set('CURDIR', path.dirname(real));
+  // like libucl, the file variables move to the end of the lookup order while an include is read
+  moveVariable(settings.vars, 'FILENAME', real);
+  moveVariable(settings.vars, 'CURDIR', path.dirname(real));
   let result: ChunkResult;
   try {
     if (params.prefix === null && params.usePrefix) {
@@ -196,8 +202,8 @@ function includeSingle(parser: Parser, call: MacroCall, file: string, params: In
   } finally {
     parser.stack.length = stackDepth;
     settings.curFile = savedFile;
-    if (savedFilename !== undefined) settings.vars.set('FILENAME', savedFilename);
-    if (savedCurdir !== undefined) settings.vars.set('CURDIR', savedCurdir);
+    if (savedFilename !== undefined) moveVariable(settings.vars, 'FILENAME', savedFilename);
+    if (savedCurdir !== undefined) moveVariable(settings.vars, 'CURDIR', savedCurdir);
   }
   if (result === 'stopped' && !params.mustExist) result = 'ok';
   return result;

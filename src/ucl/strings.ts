@@ -27,7 +27,8 @@ export function unescapeJson(text: string): string {
       case 't': out += '\t'; i += 2; break;
       case 'f': out += '\f'; i += 2; break;
       case 'u': {
-        if (n - (i + 2) > 3) {
+        // libucl decodes when three or more characters follow the 'u' (a missing fourth reads as a non-digit)
+        if (n - (i + 2) >= 3) {
           let value = 0;
           for (let k = 0; k < 4; k++) {
             value *= 16;
