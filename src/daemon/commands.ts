@@ -77,13 +77,11 @@ const HANDLERS: Record<Command, Handler> = {
   restart: lifecycle((registry, vm) => registry.restart(vm)),
   failreset: lifecycle((registry, vm) => registry.failreset(vm)),
 
+  // Pids only: vmstatedctl samples CPU and memory itself (one sampler, with its FreeBSD ps fix).
   top: async (ctl, request, session) =>
-    visibleVms(ctl, request, session.peer).map(({ status }) => ({
-      name: status.name,
-      state: status.state,
-      pid: status.pid,
-      workerPid: status.workerPid,
-    })),
+    visibleVms(ctl, request, session.peer)
+      .filter(({ status }) => request.args.vm !== undefined || status.pid !== null || status.workerPid !== null)
+      .map(({ status }) => ({ name: status.name, state: status.state, pid: status.pid, workerPid: status.workerPid })),
 
   problems: async (ctl, request, session) => {
     const only = request.args.vm as string | undefined;
