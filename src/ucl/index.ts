@@ -1,6 +1,19 @@
 /**
  * vmstated/ucl — a zero-dependency UCL parser that reads what FreeBSD's
- * libucl 0.9 reads, the same way.
+ * libucl 0.9 reads, the same way (tested against libucl's own test suite,
+ * shared/ucl-conformance). libucl's quirks are kept on purpose, e.g. an
+ * unquoted `4G;` is the int 4000000000 but `4G }` is the string "4G",
+ * relative `.include` paths resolve against the process's working directory
+ * (use "$CURDIR/..." for paths next to the file), and a `.try_include` of a
+ * missing file quietly ends parsing, keeping what was read so far.
+ *
+ * Where libucl would misbehave we differ, always by raising a UclError:
+ * a glob `.include` that matches nothing (libucl silently stops), URL
+ * includes (unsupported), an included file that is a top-level array, a '}'
+ * in an included file closing the including file's object, and nesting
+ * deeper than 1000 levels. Signed `.includes` are read without checking the
+ * signature (as libucl built without OpenSSL). `\uD83D\uDE00` pairs make one
+ * character (libucl writes two invalid 3-byte sequences).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
