@@ -39,10 +39,6 @@ export function charClass(code: number): number {
   return code < 128 ? table[code] : KEY_START | KEY;
 }
 
-export function has(code: number, flag: number): boolean {
-  return (charClass(code) & flag) !== 0;
-}
-
 export function isDigit(code: number): boolean {
   return code >= 48 && code <= 57;
 }

@@ -5,7 +5,7 @@
  * suffix only counts when a value-ending character follows it, so `10s;` is a
  * time but `10s }` is not a number at all.
  */
-import { DIGIT_START, VALUE_END, WHITESPACE, charClass, hexValue, isCSpace, isDigit } from './chars.js';
+import { VALUE_END, WHITESPACE, charClass, hexValue, isCSpace, isDigit } from './chars.js';
 
 export type LexedNumber =
   | { type: 'int'; value: bigint; end: number }
@@ -268,8 +268,4 @@ export function lexNumber(text: string, start: number, end: number, allowTime = 
     default:
       return null;
   }
-}
-
-export function startsNumber(code: number): boolean {
-  return (charClass(code) & DIGIT_START) !== 0;
 }
