@@ -9,6 +9,7 @@ import path from 'node:path';
 import type { WorkerRecord } from '../../workers/api.js';
 import { isProcessAlive } from './pidfile.js';
 import type { Registry } from './registry.js';
+import { configFromStatus } from './vm-entry.js';
 import type { VmEntry } from './vm-entry.js';
 import { withTimeout } from './timeout.js';
 import { connectToWorker } from './worker-link.js';
@@ -71,6 +72,15 @@ export async function reattachRecord(registry: Registry, file: string, record: W
     let link: WorkerLink | null = null;
     try {
       link = await connectToWorker(record.socket);
+      if (entry === undefined && registry.brokenNames.has(record.vm)) {
+        // Its config has errors now: keep supervising the running VM, as a reload would.
+        const status = await withTimeout(link.api.status(), 5000, 'status');
+        const kept = registry.addEntry(configFromStatus(status));
+        kept.configBroken = true;
+        log.warn({ vm: record.vm, file: status.configFile }, 'config has errors; the running VM is kept under its worker');
+        await registry.adoptLink(kept, record.workerPid, link, true);
+        return 'attached';
+      }
       if (entry === undefined) {
         // Its config was removed while we were away: stop it, as a reload would.
         log.warn({ vm: record.vm, workerPid: record.workerPid }, 'a worker runs a VM that is no longer configured; stopping it');

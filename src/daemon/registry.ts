@@ -39,6 +39,8 @@ export class CommandError extends Error {
 export class Registry implements WorkerListener {
   readonly entries = new Map<string, VmEntry>();
   problems: ConfigProblem[] = [];
+  /** Names of VMs whose config was rejected at the last load (they may still run). */
+  brokenNames = new Set<string>();
   /** 'event' (VmEvent): everything a worker reports, plus the registry's own events. */
   readonly bus = new EventEmitter();
   private stopping = false;
@@ -98,6 +100,9 @@ export class Registry implements WorkerListener {
   /** The body of a start, run in the VM's queue slot. */
   private async startNow(entry: VmEntry): Promise<CommandOutcome> {
     if (this.stopping) return { ok: false, status: entry.status, error: 'vmstated is shutting down' };
+    if (entry.worker === null && entry.configBroken) {
+      throw new CommandError('INVALID_STATE', `VM "${entry.name}" has errors in ${entry.config.file}; fix them and reload first`);
+    }
     if (entry.worker === null && entry.status.state === 'failed') {
       throw new CommandError('INVALID_STATE', `VM "${entry.name}" is in failure mode (${entry.status.failureReason ?? 'see its log'}); run failreset first`);
     }

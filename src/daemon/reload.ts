@@ -25,7 +25,7 @@ export async function loadConfigs(configdir: string): Promise<ConfigDirLoad> {
 }
 
 /** VMs (by name) and files that the load rejected because of errors. */
-function brokenSets(load: ConfigDirLoad): { names: Set<string>; files: Set<string> } {
+export function brokenSets(load: ConfigDirLoad): { names: Set<string>; files: Set<string> } {
   const names = new Set<string>();
   const files = new Set<string>();
   for (const rejected of load.rejected ?? []) {
@@ -100,6 +100,7 @@ async function reloadNow(registry: Registry): Promise<ReloadSummary> {
 
 async function applyChangedConfig(registry: Registry, entry: VmEntry, config: VmConfig): Promise<void> {
   entry.config = config;
+  entry.configBroken = false;
   const worker = entry.worker;
   if (worker === null) {
     entry.status = restingStatus(config, entry.status);

@@ -13,7 +13,7 @@ import { removePidfile, writePidfile } from './pidfile.js';
 import { daemonize, reportFailure, reportReady, takeReadyFd } from './readiness.js';
 import { reattachWorkers } from './reattach.js';
 import { Registry } from './registry.js';
-import { loadConfigs, reload } from './reload.js';
+import { brokenSets, loadConfigs, reload } from './reload.js';
 import { ControlServer } from './server.js';
 
 export async function run(options: DaemonOptions, argv: readonly string[]): Promise<number> {
@@ -81,6 +81,7 @@ class Daemon {
     await claimInstance(pidfile, sockpath);
     const load = await loadConfigs(configdir);
     this.registry.addConfigs(load.vms, load.problems);
+    this.registry.brokenNames = brokenSets(load).names;
     for (const problem of load.problems) {
       this.log[problem.severity === 'error' ? 'error' : 'warn'](
         { file: problem.file, line: problem.line, column: problem.column, vm: problem.vm },

@@ -1,4 +1,5 @@
 /** The registry's record of one configured VM: its last good config, last known status, worker. */
+import path from 'node:path';
 import type { VmConfig } from '../config/types.js';
 import type { VmState, VmStatus } from '../protocol/types.js';
 import type { WorkerHandle } from './worker-handle.js';
@@ -29,10 +30,39 @@ export function restingStatus(config: VmConfig, previous?: VmStatus): VmStatus {
   };
 }
 
+/** A stand-in config for a running VM whose config file has errors (see VmEntry.configBroken). */
+export function configFromStatus(status: VmStatus): VmConfig {
+  const dir = path.dirname(status.configFile);
+  return {
+    name: status.name,
+    file: status.configFile,
+    dir,
+    configfile: '',
+    scriptpath: dir,
+    ...(status.owner !== null ? { owner: status.owner } : {}),
+    ...(status.group !== null ? { group: status.group } : {}),
+    ...(status.description !== null ? { description: status.description } : {}),
+    ...(status.os !== null ? { os: status.os } : {}),
+    ...(status.osversion !== null ? { osversion: status.osversion } : {}),
+    maxrestart: 3,
+    maxrestarttime: 30,
+    autostart: status.autostart,
+    startorder: 0,
+    startdelay: 0,
+    stoptimeout: 60,
+    hooktimeout: 120,
+  };
+}
+
 export class VmEntry {
   worker: WorkerHandle | null = null;
   /** Set once a reload removed the VM from the configs: it is being stopped, then dropped. */
   removing = false;
+  /**
+   * Set for a VM found running at start whose config has errors: its config here is a stand-in
+   * made from the worker's status, good for supervising, not for starting it again.
+   */
+  configBroken = false;
   private tail: Promise<unknown> = Promise.resolve();
 
   constructor(

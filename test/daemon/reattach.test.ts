@@ -34,6 +34,10 @@ test('after a SIGKILL of the registry a new one re-attaches to the running VM, t
 
   await killAndWait(first);
   assert.equal(isAlive(bhyvePid), true, 'the VM keeps running without the registry');
+  // Its config gets a mistake meanwhile: the new registry keeps supervising the running VM anyway.
+  const configFile = path.join(env.configdir, 'web', 'config');
+  const goodConfig = fs.readFileSync(configFile, 'utf8');
+  fs.writeFileSync(configFile, 'web { configfile = bhyve_config; cpus = "lots"; }\n');
   const second = await env.startDaemon();
   assert.notEqual(second, first);
   const attached = await env.status('web');
@@ -46,6 +50,11 @@ test('after a SIGKILL of the registry a new one re-attaches to the running VM, t
   assert.equal(reboot.status, 0, reboot.stderr);
   const rebooted = await env.waitForStatus('web', (s) => s.state === 'running' && s.pid !== bhyvePid && s.restarts === 1);
   assert.equal(rebooted.workerPid, workerPid);
+  fs.writeFileSync(configFile, goodConfig);
+  const fixer = await env.client();
+  const reloaded = await fixer.request<{ changed: string[] }>('reload');
+  fixer.close();
+  assert.deepEqual(reloaded.changed, ['web'], 'the fixed config replaces the stand-in');
 
   // The worker dies under a running registry: a new worker adopts the same bhyve.
   await killAndWait(workerPid);
