@@ -33,6 +33,11 @@ export interface WorkerRecord {
   startedAt: string;
 }
 
+/**
+ * `status()` returns a VmStatus with one more field, `logProblem: string | null`: why the VM log
+ * cannot be written right now (disk full, directory gone), or null. See workers/lifecycle.ts.
+ */
+
 /** The outcome of a command, once the VM has settled. */
 export interface CommandOutcome {
   ok: boolean;
@@ -61,6 +66,11 @@ export interface WorkerApi {
   events(afterSeq: number, waitMs: number): Promise<{ seq: number; events: VmEvent[] }>;
   /** Exit the worker once the VM is stopped or failed; refuses (false) while bhyve runs. */
   release(): boolean;
+  /**
+   * Epoch ms of the automatic restarts still inside the restart window: pass it as
+   * `WorkerSpec.restartHistory` when a worker is replaced (e.g. before an upgrade).
+   */
+  restartHistory(): number[];
 }
 
 export type { BhyveExit };

@@ -56,7 +56,7 @@ async function main(): Promise<void> {
   });
 
   // Only the WorkerApi methods are reachable over the socket.
-  const api: WorkerApi & { restartHistory(): number[] } = {
+  const api: WorkerApi = {
     status: () => lifecycle.status(),
     start: () => lifecycle.start(),
     stop: (reason) => lifecycle.stop(reason),

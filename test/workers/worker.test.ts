@@ -79,3 +79,21 @@ test('spawnWorker: a second worker for a live one is refused; a bad spec fails w
   const bad = { ...vm.spec(), bhyve: '' };
   await assert.rejects(spawnWorker({ ...bad, vm: { ...bad.vm, name: 'other' } }), /ended at startup .*not a worker spec/);
 });
+
+test('updateConfig: applies at once when stopped; while running it waits for the next start', async (t) => {
+  const vm = new VmFixture(t);
+  const api = await vm.spawn();
+  await api.updateConfig({ ...vm.vm, description: 'first' });
+  assert.equal((await api.status()).description, 'first');
+  assert.equal((await api.status()).configPending, false);
+  await api.start();
+  await api.updateConfig({ ...vm.vm, description: 'second' });
+  const running = await api.status();
+  assert.equal(running.description, 'first');
+  assert.equal(running.configPending, true);
+  await vm.guestReady();
+  await api.stop();
+  const started = await api.start();
+  assert.equal(started.status.description, 'second');
+  assert.equal(started.status.configPending, false);
+});
