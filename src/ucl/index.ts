@@ -27,6 +27,8 @@ export { UclError } from './errors.js';
 export { toTyped, formatG17, type TypedNode } from './typed.js';
 
 function realOrResolved(file: string): string {
+  // existsSync first: a thrown ENOENT costs more than parsing a small config
+  if (!fs.existsSync(file)) return path.resolve(file);
   try {
     return fs.realpathSync(file);
   } catch {
