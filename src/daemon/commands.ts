@@ -69,6 +69,11 @@ function eventVisible(ctl: DaemonControl, peer: PeerCredentials, event: VmEvent,
   return entry === undefined ? peer.uid === 0 : canSee(peer, entry.config);
 }
 
+/** A stream lasts as long as its connection: the request counts as unanswered until then. */
+function untilClosed(session: Session): Promise<void> {
+  return new Promise((resolve) => session.onClose(resolve));
+}
+
 const HANDLERS: Record<Command, Handler> = {
   status: async (ctl, request, session) => visibleVms(ctl, request, session.peer).map((entry) => entry.status),
 
@@ -124,7 +129,8 @@ const HANDLERS: Record<Command, Handler> = {
     const stop = followLines(file, offset, (more) => {
       if (!session.send({ v: PROTOCOL_VERSION, id: request.id, data: { lines: more } })) stop();
     });
-    session.onClose(stop);
+    await untilClosed(session);
+    stop();
     return undefined;
   },
 
@@ -138,7 +144,8 @@ const HANDLERS: Record<Command, Handler> = {
       if (!session.send(line)) ctl.registry.bus.off('event', forward);
     };
     ctl.registry.bus.on('event', forward);
-    session.onClose(() => ctl.registry.bus.off('event', forward));
+    await untilClosed(session);
+    ctl.registry.bus.off('event', forward);
     return undefined;
   },
 };

@@ -94,6 +94,8 @@ export class ControlServer {
       socket.end(JSON.stringify(errorReply(null, 'FORBIDDEN', `cannot read your credentials: ${(err as Error).message}`)) + '\n');
       return;
     }
+    // The user the daemon runs as administers it (root in production; the developer in the demo).
+    if (peer.uid === process.geteuid?.()) peer = { ...peer, uid: 0 };
     const writer = new LineWriter(socket, {
       onOverflow: (queued) => this.log.warn({ uid: peer.uid, queued }, 'client does not read its replies; connection closed'),
     });

@@ -176,6 +176,17 @@ test('malformed, oversized and invalid UTF-8 input get error replies and never d
   const replies = [await bad.next(), await bad.next()];
   assert.deepEqual(replies.map((r) => [r.id, r.ok]).sort(), [['a', true], ['b', true]]);
   await env.waitForStatus('web', (s) => s.state === 'stopped');
+
+  // `printf '...' | nc -N -U`: the client ends its side at once and still gets every reply.
+  const oneShot = net.connect({ path: env.sockpath, allowHalfOpen: true });
+  let received = '';
+  oneShot.setEncoding('utf8').on('data', (chunk: string) => (received += chunk));
+  const ended = new Promise((resolve) => oneShot.once('end', resolve));
+  oneShot.end('{"v":1,"id":1,"cmd":"status"}\n{"v":1,"id":2,"cmd":"stop","args":{"vm":"web"}}\n');
+  await ended;
+  oneShot.destroy();
+  const oneShotReplies = received.trim().split('\n').map((line) => JSON.parse(line) as { id: number; ok: boolean });
+  assert.deepEqual(oneShotReplies.map((r) => [r.id, r.ok]).sort(), [[1, true], [2, true]]);
 });
 
 test('authorization by peer credentials: an owner sees only its VMs; reload and shutdown are root\'s', async (t) => {
