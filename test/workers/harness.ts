@@ -16,7 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { TestContext } from 'node:test';
 import type { VmConfig } from '../../src/config/types.js';
-import type { VmEvent, VmState, VmStatus } from '../../src/protocol/types.js';
+import type { VmEvent, VmState } from '../../src/protocol/types.js';
 import { connectWorker, type RemoteConnection } from '../../src/rpc/client.js';
 import type { WorkerApi, WorkerSpec } from '../../workers/api.js';
 import { isProcessAlive as isAlive } from '../../workers/bhyve-process.js';
@@ -252,10 +252,6 @@ export async function until(condition: () => boolean, timeoutMs: number, what: s
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
-}
-
-export function statusOf(outcome: { status: VmStatus }): VmStatus {
-  return outcome.status;
 }
 
 function killQuietly(pid: number): void {

@@ -73,6 +73,10 @@ test('a guest ignoring ACPI: SIGTERM, stoptimeout, bhyvectl --force-poweroff, st
   assert.ok(elapsed >= 500 && elapsed < 4_000, `stopped after ${elapsed} ms`);
   assert.deepEqual(vm.bhyvectlCalls(), ['--vm=web --destroy', '--vm=web --force-poweroff', '--vm=web --destroy']);
   assert.deepEqual(outcome.status.lastExit, { code: 1, signal: null, meaning: 'powered off' });
+  const stopping = (await vm.events()).find((event) => event.type === 'state' && event.state === 'stopping');
+  assert.ok(stopping?.type === 'state' && stopping.forceAt !== undefined, 'without a stopping hook, the entry event says when the force comes');
+  const lead = Date.parse(stopping.forceAt) - Date.parse(stopping.time);
+  assert.ok(lead >= 495 && lead <= 520, `forceAt is stoptimeout ahead (${lead} ms)`);
   const log = vm.logText();
   assert.match(log, /SIGTERM ignored by the guest/);
   assert.match(log, /guest did not power off within 0.5 s: forcing a power-off/);
