@@ -26,7 +26,7 @@ export function humanLine(json: string): string {
   try {
     record = JSON.parse(json) as Record<string, unknown>;
   } catch {
-    return json;
+    return json.endsWith('\n') ? json : `${json}\n`;
   }
   const time = typeof record.time === 'number' ? new Date(record.time).toISOString() : '';
   const level = (LEVEL_NAMES[record.level as number] ?? String(record.level)).padEnd(5);
