@@ -1,5 +1,5 @@
 import { Args, Flags } from '@oclif/core';
-import { ControlCommand, describe, failure, isControlError, isUnreachable } from '../src/cli/base-command.js';
+import { ControlCommand, daemonMessage, describe, failure, isControlError, isUnreachable } from '../src/cli/base-command.js';
 import { EXIT } from '../src/cli/exit-codes.js';
 import { logLines } from '../src/cli/log-lines.js';
 import { onInterrupt, printLine } from '../src/cli/stream.js';
@@ -57,7 +57,7 @@ export default class Logs extends ControlCommand {
     try {
       return await send();
     } catch (error) {
-      if (isControlError(error)) throw failure(`${vm}: ${error.message}`, EXIT.FAILED);
+      if (isControlError(error)) throw failure(`${vm}: ${daemonMessage(error, vm)}`, EXIT.FAILED);
       throw error;
     }
   }

@@ -1,7 +1,7 @@
 import { Args } from '@oclif/core';
 import type { ConfigProblem } from '../src/config/types.js';
 import type { VmStatus } from '../src/protocol/types.js';
-import { ControlCommand, describe, failure, isControlError, type DaemonConnection } from '../src/cli/base-command.js';
+import { ControlCommand, daemonMessage, describe, failure, isControlError, type DaemonConnection } from '../src/cli/base-command.js';
 import { EXIT } from '../src/cli/exit-codes.js';
 
 export default class Status extends ControlCommand {
@@ -45,7 +45,7 @@ export default class Status extends ControlCommand {
     try {
       return await this.quickRequest<VmStatus[]>(connection, 'status', vm === undefined ? {} : { vm });
     } catch (error) {
-      if (vm !== undefined && isControlError(error)) throw failure(`${vm}: ${error.message}`, EXIT.FAILED);
+      if (vm !== undefined && isControlError(error)) throw failure(`${vm}: ${daemonMessage(error, vm)}`, EXIT.FAILED);
       throw error;
     }
   }

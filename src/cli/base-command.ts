@@ -32,6 +32,20 @@ export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+/**
+ * The daemon's refusal in the words a person needs: vmstated prefixes its messages with the
+ * request (`request 3 (start): `) and lifecycle failures with the VM (`VM "web": `), which
+ * vmstatedctl already shows its own way (`vmstatedctl: web: ...`).
+ */
+export function daemonMessage(error: Error, vm?: string): string {
+  let message = error.message.replace(/^request(?: \S+)?(?: \([a-z]+\))?: /, '');
+  if (vm !== undefined) {
+    const prefix = `VM ${JSON.stringify(vm)}: `;
+    if (message.startsWith(prefix)) message = message.slice(prefix.length);
+  }
+  return message;
+}
+
 /** True for the client's ControlError: the daemon answered with `ok: false`. */
 export function isControlError(error: unknown): error is Error & { code: string } {
   return error instanceof Error && error.name === 'ControlError' && typeof (error as { code?: unknown }).code === 'string';
@@ -103,7 +117,7 @@ export abstract class ControlCommand extends Command {
   /** Turns protocol and connection failures into worded errors with the right exit code. */
   protected override async catch(error: Error & { exitCode?: number }): Promise<unknown> {
     if (isUnreachable(error)) throw failure(error.message, EXIT.UNREACHABLE);
-    if (isControlError(error)) throw failure(error.message, EXIT.FAILED);
+    if (isControlError(error)) throw failure(daemonMessage(error), EXIT.FAILED);
     if (error.name === 'ProtocolError') throw failure(error.message, EXIT.FAILED);
     return super.catch(error);
   }

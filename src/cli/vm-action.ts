@@ -3,7 +3,7 @@
  * together on one connection, each waiting for its outcome unless told not to.
  */
 import type { VmEvent, VmState, VmStatus } from '../protocol/types.js';
-import { errorMessage, isControlError, isUnreachable, type DaemonConnection } from './base-command.js';
+import { daemonMessage, errorMessage, isControlError, isUnreachable, type DaemonConnection } from './base-command.js';
 
 export type VmAction = 'start' | 'stop' | 'restart' | 'failreset';
 
@@ -64,7 +64,7 @@ export async function runVmAction(
     const vm = vms[index]!;
     if (entry.status === 'fulfilled') return interpretResult(vm, action, entry.value);
     const reason: unknown = entry.reason;
-    if (isControlError(reason)) return { vm, ok: false, state: null, error: reason.message };
+    if (isControlError(reason)) return { vm, ok: false, state: null, error: daemonMessage(reason, vm) };
     throw reason;
   });
 }

@@ -43,3 +43,14 @@ test('format helpers', () => {
   assert.equal(formatBytes(4 * 1024 ** 3), '4.0G');
   assert.equal(formatTable(['A', 'BB'], [['long', 'x'], ['s', '']]), 'A     BB\nlong  x\ns');
 });
+
+test('daemon messages lose the request and VM prefixes vmstatedctl shows its own way', async () => {
+  const { daemonMessage } = await import('../../src/cli/base-command.js');
+  const error = (message: string): Error => new Error(message);
+  assert.equal(daemonMessage(error('request 3 (start): VM "web": hook start_network exited 1'), 'web'), 'hook start_network exited 1');
+  assert.equal(daemonMessage(error('request 1 (status): no VM named "ghost"'), 'ghost'), 'no VM named "ghost"');
+  assert.equal(daemonMessage(error('request 2 (reload): only root may reload')), 'only root may reload');
+  // A validation message has no colon after the request: it stays whole.
+  assert.equal(daemonMessage(error('request 1 (start) unknown argument "x"')), 'request 1 (start) unknown argument "x"');
+  assert.equal(daemonMessage(error('VM "db": x'), 'web'), 'VM "db": x');
+});

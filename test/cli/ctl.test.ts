@@ -34,7 +34,7 @@ function statusDaemon(request: Request, connection: FakeConnection): void {
     const vm = request.args?.vm;
     if (vm === undefined) connection.reply([WEB, DB]);
     else if (vm === 'web') connection.reply([WEB]);
-    else connection.fail('NOT_FOUND', `no VM named "${String(vm)}"`);
+    else connection.fail('NOT_FOUND', `request ${request.id} (status): no VM named "${String(vm)}"`);
   } else if (request.cmd === 'problems') connection.reply([PROBLEM]);
   else connection.fail('UNKNOWN_COMMAND', 'unexpected');
 }
@@ -125,7 +125,8 @@ test('start waits for every VM in parallel and exits 1 naming the failure reason
     pending.push(connection);
     // Answer only once both requests are in flight: they must not wait on each other.
     if (pending.length === 2) {
-      pending[1]!.reply({ ok: false, status: vmStatus('db', { state: 'failed', failureReason: 'bhyve exited 4 (error)' }), error: 'bhyve exited 4 (error)' });
+      // vmstated's wording for a failed outcome: the request, the VM, the reason.
+      pending[1]!.fail('FAILED', 'request 2 (start): VM "db": bhyve exited 4 (error)');
       pending[0]!.reply({ ok: true, status: vmStatus('web', { state: 'running', pid: 1 }) });
     }
   });
@@ -222,20 +223,20 @@ test('reload prints the problems and exits 1 when one is an error', async (t) =>
 
 test('shutdown passes --keep-vms; a non-root refusal exits 1', async (t) => {
   const fake = await daemon(t, (request, connection) => {
-    if (request.args?.keepVms === true) connection.reply(null);
-    else connection.fail('FORBIDDEN', 'shutdown is for root only');
+    if (request.args?.keepVms === true) connection.reply({ shuttingDown: true, keepVms: true });
+    else connection.fail('FORBIDDEN', `request ${request.id} (shutdown): only root may shutdown`);
   });
   const kept = await runCtl(['-s', fake.socketPath, 'shutdown', '--keep-vms']);
   assert.equal(kept.code, 0, kept.stderr);
   assert.match(kept.stdout, /VMs keep running/);
   const refused = await runCtl(['-s', fake.socketPath, 'shutdown']);
   assert.equal(refused.code, 1);
-  assert.equal(refused.stderr, 'vmstatedctl: shutdown is for root only\n');
+  assert.equal(refused.stderr, 'vmstatedctl: only root may shutdown\n');
   assert.deepEqual(fake.requests.map((request) => request.args), [{ keepVms: true }, { keepVms: false }]);
 });
 
 test('logs -n N prints the lines the daemon returns', async (t) => {
-  const fake = await daemon(t, (_request, connection) => connection.reply(['line one', 'line two']));
+  const fake = await daemon(t, (_request, connection) => connection.reply({ lines: ['line one', 'line two'] }));
   const result = await runCtl(['-s', fake.socketPath, 'logs', 'web', '-n', '2']);
   assert.equal(result.code, 0, result.stderr);
   assert.equal(result.stdout, 'line one\nline two\n');
@@ -244,8 +245,9 @@ test('logs -n N prints the lines the daemon returns', async (t) => {
 
 test('logs -f streams lines until Ctrl-C, then exits 0', async (t) => {
   const fake = await daemon(t, (_request, connection) => {
-    connection.data(['first']);
-    connection.data('second\n');
+    // vmstated streams {data: {lines}} and never sends a final reply: the client hangs up.
+    connection.data({ lines: ['first'] });
+    connection.data({ lines: ['second'] });
   });
   const result = await runCtl(['-s', fake.socketPath, 'logs', '-f', 'web'], {
     onSpawn(child) {
@@ -265,7 +267,7 @@ test('events prints one JSON line per event; a closed stream exits 3, Ctrl-C exi
   const event = { type: 'launch' as const, vm: 'web', pid: 77, time: '2026-01-01T00:00:00.000Z' };
   let endStream = true;
   const fake = await daemon(t, (_request, connection) => {
-    connection.reply(null);
+    connection.reply({ subscribed: true });
     connection.event(event);
     connection.event({ ...event, pid: 78 });
     if (endStream) connection.end();
