@@ -53,6 +53,8 @@ export class VmLifecycle implements WorkerApi {
   private readonly window: RestartWindow;
   private readonly mailbox = new Mailbox();
   private readonly feed = new EventFeed();
+  /** release() was accepted: the worker exits, it takes no more commands. */
+  private releasing = false;
   readonly log: VmLog;
 
   constructor(
@@ -92,6 +94,7 @@ export class VmLifecycle implements WorkerApi {
   }
 
   start(): Promise<CommandOutcome> {
+    if (this.releasing) return Promise.resolve(this.exitingOutcome());
     return this.mailbox.post(async () => {
       if (this.state === 'failed') return this.outcome(false, `${this.vm.name} is in failure mode (${this.failureReason}); run failreset first`);
       if (this.state === 'stopped') await this.guarded(() => this.startSequence());
@@ -109,6 +112,7 @@ export class VmLifecycle implements WorkerApi {
   }
 
   restart(): Promise<CommandOutcome> {
+    if (this.releasing) return Promise.resolve(this.exitingOutcome());
     return this.mailbox.post(async () => {
       if (this.state === 'failed') return this.outcome(false, `${this.vm.name} is in failure mode (${this.failureReason}); run failreset first`);
       if (this.state === 'stopped') await this.guarded(() => this.startSequence());
@@ -142,10 +146,18 @@ export class VmLifecycle implements WorkerApi {
     return this.feed.since(afterSeq, Math.max(0, Math.min(waitMs, 600_000)));
   }
 
+  /**
+   * Accepted when the VM is at rest (stopped or failed) with no bhyve and nothing queued; the
+   * hook of that state may still be running: the worker exits once it is done.
+   */
   release(): boolean {
-    if (this.bhyve?.isAlive() || this.mailbox.busy) return false;
-    this.log.line('vmstated', `worker ${process.pid} released (VM ${this.state})`);
-    this.host.onRelease();
+    if (this.releasing) return true;
+    if (this.bhyve?.isAlive() || (this.state !== 'stopped' && this.state !== 'failed') || this.mailbox.size > 1) return false;
+    this.releasing = true;
+    void this.mailbox.post(async () => {
+      this.log.line('vmstated', `worker ${process.pid} released (VM ${this.state})`);
+      this.host.onRelease();
+    });
     return true;
   }
 
@@ -396,6 +408,10 @@ export class VmLifecycle implements WorkerApi {
     this.pendingConfig = null;
     this.window.configure(this.vm.maxrestart, this.vm.maxrestarttime);
     this.log.line('vmstated', `configuration from ${this.vm.file} applied`);
+  }
+
+  private exitingOutcome(): CommandOutcome {
+    return this.outcome(false, `the worker of ${this.vm.name} is exiting (released); start a new one`);
   }
 
   private outcomeFor(wanted: VmState): CommandOutcome {

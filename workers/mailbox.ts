@@ -13,4 +13,9 @@ export class Mailbox {
   get busy(): boolean {
     return this.pending > 0;
   }
+
+  /** Jobs running or waiting. */
+  get size(): number {
+    return this.pending;
+  }
 }

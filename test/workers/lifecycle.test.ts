@@ -162,14 +162,20 @@ test('a stop sent during a start waits for the start to finish, then stops', asy
   assert.deepEqual(await vm.states(), ['start_network', 'start_storage', 'running', 'stopping', 'stop_storage', 'stop_network', 'stopped']);
 });
 
-test('release: refused while bhyve runs; once stopped the worker exits and removes its files', async (t) => {
-  const vm = new VmFixture(t);
+test('release: refused while bhyve runs; at rest accepted, the worker finishes the hook, exits, removes its files', async (t) => {
+  const vm = new VmFixture(t, { hooks: { stopped: recordingHook('sleep 0.5; echo "stopped hook done"') } });
   const api = await vm.spawn();
   await api.start();
   assert.equal(await api.release(), false);
   await vm.guestReady();
-  await api.stop();
-  assert.equal(await api.release(), true);
+  const stopping = api.stop();
+  await vm.waitForState('stopped', 3_000);
+  assert.equal(await api.release(), true, 'accepted while the stopped hook runs');
+  const refused = await api.start();
+  assert.equal(refused.ok, false);
+  assert.match(refused.error ?? '', /exiting/);
+  assert.equal((await stopping).status.state, 'stopped');
   await until(() => !isAlive(vm.workerPid as number), 3_000, 'the worker to exit');
+  assert.match(vm.logText(), /hook stopped\/stdout: stopped hook done\n.*hook stopped succeeded[^\n]*\n.*released \(VM stopped\)\n$/);
   assert.deepEqual(fs.readdirSync(vm.rundir), []);
 });
