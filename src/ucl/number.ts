@@ -40,6 +40,8 @@ function strtoimax(text: string, start: number, end: number, base: 10 | 16): { v
     const d = base === 16 ? hexValue(text.charCodeAt(i)) : isDigit(text.charCodeAt(i)) ? text.charCodeAt(i) - 48 : -1;
     if (d < 0) break;
     value = value * BigInt(base) + BigInt(d);
+    // out of range whatever follows; stopping here keeps huge digit runs linear
+    if (value > INT64_MAX + 1n) throw new NumberRangeError('numeric value out of range');
     i++;
   }
   if (i === digitsStart) return { value: 0n, end: start };

@@ -72,6 +72,7 @@ export class Parser {
   /** The node the next value goes into (libucl's cur_obj). */
   cur: PNode | null = null;
   private chunks = 0;
+  private runScan: { chunk: Chunk | null; from: number; to: number; nested: boolean } = { chunk: null, from: 0, to: 0, nested: false };
 
   constructor(readonly settings: ParserSettings) {}
 
@@ -402,23 +403,7 @@ export class Parser {
     }
     if (ch.pos >= end) this.fail(ch, ch.pos, `missing value for key "${written}"`);
 
-    let nested = false;
-    if (!gotEq && !gotColon) {
-      // "key1 key2 { ... }" nests objects; "key value" is a plain pair
-      let t = ch.pos;
-      while (t < end && (charClass(text.charCodeAt(t)) & WHITESPACE) !== 0) t++;
-      const c0 = text.charCodeAt(t);
-      if (c0 !== 0x7b && c0 !== 0x5b) {
-        for (; t < end; t++) {
-          const c = text.charCodeAt(t);
-          if (c === 0x2c || c === 0x3b || c === 10 || c === 13) break;
-          if (c === 0x7b || c === 0x5b) {
-            nested = true;
-            break;
-          }
-        }
-      }
-    }
+    const nested = !gotEq && !gotColon && this.startsKeyRun(ch);
 
     let name = this.settings.lowercase ? asciiLower(written) : written;
     if (needUnescape) name = unescapeJson(name);
@@ -428,6 +413,34 @@ export class Parser {
     node.key = { name: needUnescape ? unescapeJson(written) : written, line: keyPos.line, column: keyPos.column };
     this.cur = this.addMember(ch, name, node, keyStart);
     return nested ? 'nested' : 'value';
+  }
+
+  /**
+   * Without '=' or ':', "key1 key2 { ... }" nests objects while "key value" is
+   * a plain pair: a '{' or '[' later on the line (before , or ;) decides. The
+   * last scan is remembered so a long run of keys is not rescanned for each key.
+   */
+  private startsKeyRun(ch: Chunk): boolean {
+    const text = ch.text;
+    const end = ch.end;
+    let t = ch.pos;
+    while (t < end && (charClass(text.charCodeAt(t)) & WHITESPACE) !== 0) t++;
+    const c0 = text.charCodeAt(t);
+    if (c0 === 0x7b || c0 === 0x5b) return false;
+    const cache = this.runScan;
+    if (cache.chunk === ch && t >= cache.from && t < cache.to) return cache.nested;
+    const from = t;
+    let nested = false;
+    for (; t < end; t++) {
+      const c = text.charCodeAt(t);
+      if (c === 0x2c || c === 0x3b || c === 10 || c === 13) break;
+      if (c === 0x7b || c === 0x5b) {
+        nested = true;
+        break;
+      }
+    }
+    this.runScan = { chunk: ch, from, to: t, nested };
+    return nested;
   }
 
   /** Adds a member to the current object with libucl's priority and duplicate rules. */

@@ -110,6 +110,9 @@ function findPrefixVariable(text: string, at: number, limit: number, vars: Varia
 function anyVariable(text: string, vars: Variables): boolean {
   const end = text.length;
   let p = 0;
+  let close = -1; // the next '}' at or after the current position, found once per stretch
+  let longest = 0;
+  for (const name of vars.keys()) longest = Math.max(longest, name.length);
   while (p < end) {
     if (text.charCodeAt(p) !== 0x24) {
       p++;
@@ -117,8 +120,9 @@ function anyVariable(text: string, vars: Variables): boolean {
     }
     const at = p + 1;
     if (text[at] === '{') {
-      const close = text.indexOf('}', at + 1);
-      if (close >= 0 && vars.has(text.slice(at + 1, close))) return true;
+      if (close !== -2 && close <= at) close = text.indexOf('}', at + 1);
+      if (close === -1) close = -2; // none left anywhere
+      if (close >= 0 && close - at - 1 <= longest && vars.has(text.slice(at + 1, close))) return true;
       p = close >= 0 ? at + 1 : at;
       continue;
     }

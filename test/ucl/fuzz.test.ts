@@ -90,3 +90,18 @@ test('random code points raise nothing but UclError', () => {
     parseChecked(text, '/nonexistent/fuzz.conf');
   }
 });
+
+test('pathological inputs stay linear: long key runs, ${ floods, huge digit runs', () => {
+  const inputs = [
+    'a '.repeat(900) + 'x'.repeat(200000) + ' { }',
+    'a = "' + '${'.repeat(200000) + '}"',
+    'a = ' + '1'.repeat(200000),
+    'a = 0x' + 'f'.repeat(200000),
+    'a = 1.' + '1'.repeat(200000),
+    '/*'.repeat(100000),
+    'a = <<EOD\n' + 'x\n'.repeat(100000),
+    '#'.repeat(200000),
+    'a = "' + '\\u0041'.repeat(50000) + '"',
+  ];
+  for (const text of inputs) parseChecked(text, '/nonexistent/fuzz.conf');
+});
