@@ -92,7 +92,11 @@ class Daemon {
     fs.mkdirSync(logdir, { recursive: true, mode: 0o755 });
     await this.server.listen(sockpath);
     this.ownsSocket = true;
-    writePidfile(pidfile);
+    try {
+      writePidfile(pidfile);
+    } catch (err) {
+      throw new Error(`cannot write the pidfile ${pidfile}: ${(err as Error).message}`);
+    }
     this.ownsPidfile = true;
     await reattachWorkers(this.registry);
     this.markAttached();

@@ -177,6 +177,16 @@ test('malformed, oversized and invalid UTF-8 input get error replies and never d
   assert.deepEqual(replies.map((r) => [r.id, r.ok]).sort(), [['a', true], ['b', true]]);
   await env.waitForStatus('web', (s) => s.state === 'stopped');
 
+  // A client that sends a flood of requests and never reads a reply is cut off; others go on.
+  const deaf = net.connect(env.sockpath);
+  deaf.on('error', () => {});
+  t.after(() => deaf.destroy());
+  deaf.pause();
+  await new Promise((resolve) => deaf.once('connect', resolve));
+  deaf.write('{"v":1,"id":1,"cmd":"status"}\n'.repeat(20_000));
+  await waitFor('the deaf client to be cut off', () => (/does not read its replies/.test(env.daemonLog()) ? true : undefined), 20_000);
+  assert.equal((await good.request<VmStatus[]>('status')).length, 2);
+
   // `printf '...' | nc -N -U`: the client ends its side at once and still gets every reply.
   const oneShot = net.connect({ path: env.sockpath, allowHalfOpen: true });
   let received = '';

@@ -51,6 +51,11 @@ test('a startup failure gives a message on stderr and a non-zero exit', async (t
   assert.notEqual(unbindable.status, 0);
   assert.match(unbindable.stderr, /^vmstated: cannot bind the control socket .*no-such-dir/m);
 
+  const noPidDir = await env.runVmstated(['-p', path.join(env.dir, 'no-such-dir', 'vmstated.pid')]);
+  assert.notEqual(noPidDir.status, 0);
+  assert.match(noPidDir.stderr, /^vmstated: cannot write the pidfile .*no-such-dir/m);
+  assert.equal(fs.existsSync(env.sockpath), false, 'the socket bound before is removed again');
+
   const foreground = await env.runVmstated(['-f', '-s', path.join(env.dir, 'no-such-dir', 'x.sock')]);
   assert.notEqual(foreground.status, 0, 'in the foreground too');
   assert.match(foreground.stderr, /cannot bind the control socket/);
