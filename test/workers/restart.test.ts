@@ -23,7 +23,7 @@ test('restart window, maxrestart 2: the 3rd quick reboot fails the VM; failreset
 });
 
 test('restarts older than maxrestarttime leave the window', async (t) => {
-  const vm = new VmFixture(t, { plan: ['exit:0:0.7', 'exit:0:0.7', 'exit:0:0.7', 'run'], config: { maxrestart: 1, maxrestarttime: 0.5 } });
+  const vm = new VmFixture(t, { plan: ['exit:0:0.4', 'exit:0:0.4', 'exit:0:0.4', 'run'], config: { maxrestart: 1, maxrestarttime: 0.3 } });
   const api = await vm.spawn();
   await api.start();
   await vm.waitForState('running', 8_000, 4);
