@@ -5,14 +5,16 @@
  * the same here as in FreeBSD's libucl.
  */
 import {
-  DIGIT_START, ESCAPE, KEY, KEY_SEP, KEY_START, VALUE_END, WHITESPACE, WHITESPACE_UNSAFE,
-  asciiLower, charClass, hexValue,
+  DIGIT_START, KEY, KEY_SEP, KEY_START, VALUE_END, WHITESPACE, WHITESPACE_UNSAFE, asciiLower, charClass,
 } from './chars.js';
 import { UclError } from './errors.js';
+import {
+  atComment, describeChar, isComment, lexJsonString, lexSquotedString, skipComments, skipWhile,
+} from './lexer.js';
 import { NumberRangeError, lexNumber } from './number.js';
 import { MACROS } from './macros.js';
 import { expandVariables, unescapeJson, unescapeSquoted } from './strings.js';
-import { type Chunk, type ChunkResult, makeChunk } from './chunk.js';
+import { type Chunk, type ChunkResult, makeChunk, positionIn } from './chunk.js';
 import { PNode, type SourcePos } from './tree.js';
 
 export type { Chunk, ChunkResult, Strategy } from './chunk.js';
@@ -44,17 +46,6 @@ const enum State { Key, Value, AfterValue }
 const MAX_CHUNKS = 16;
 /** Deeper nesting than this is refused rather than risking the stack. */
 const MAX_NESTING = 1000;
-
-function describeChar(code: number): string {
-  if (Number.isNaN(code)) return 'end of file';
-  if (code === 10 || code === 13) return 'end of line';
-  if (code < 32 || code === 127) return `control character 0x${code.toString(16).padStart(2, '0')}`;
-  return `'${String.fromCharCode(code)}'`;
-}
-
-function isComment(c1: number, c2: number): boolean {
-  return c1 === 0x23 || (c1 === 0x2f && c2 === 0x2a);
-}
 
 function parseBoolean(text: string): boolean | undefined {
   switch (text.length) {
@@ -98,23 +89,7 @@ export class Parser {
   // ---- positions and errors ----
 
   position(chunk: Chunk, index: number): SourcePos {
-    if (!chunk.lineStarts) {
-      const starts = [0];
-      const text = chunk.text;
-      for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) starts.push(i + 1);
-      chunk.lineStarts = starts;
-    }
-    const starts = chunk.lineStarts;
-    let lo = 0;
-    let hi = starts.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if (starts[mid] <= index) lo = mid;
-      else hi = mid - 1;
-    }
-    const pos: SourcePos = { line: lo + 1, column: index - starts[lo] + 1 };
-    if (chunk.file !== undefined) pos.file = chunk.file;
-    return pos;
+    return positionIn(chunk, index);
   }
 
   fail(chunk: Chunk, index: number, message: string): never {
@@ -143,8 +118,8 @@ export class Parser {
   // ---- the state machine ----
 
   private machine(ch: Chunk): ChunkResult {
-    this.skipComments(ch);
-    this.skipWhile(ch, WHITESPACE_UNSAFE);
+    skipComments(ch);
+    skipWhile(ch, WHITESPACE_UNSAFE);
     if (ch.pos >= ch.end) {
       if (!this.top) this.top = this.newContainer('object', this.position(ch, 0), ch.priority);
       return 'ok';
@@ -173,7 +148,7 @@ export class Parser {
 
     while (ch.pos < ch.end) {
       if (state === State.Key) {
-        this.skipWhile(ch, WHITESPACE_UNSAFE);
+        skipWhile(ch, WHITESPACE_UNSAFE);
         if (ch.pos >= ch.end || ch.text.charCodeAt(ch.pos) === 0x7d) {
           state = State.AfterValue;
           continue;
@@ -207,124 +182,6 @@ export class Parser {
     return 'ok';
   }
 
-  private skipWhile(ch: Chunk, flag: number): void {
-    const text = ch.text;
-    let p = ch.pos;
-    while (p < ch.end && (charClass(text.charCodeAt(p)) & flag) !== 0) p++;
-    ch.pos = p;
-  }
-
-  /** Skips consecutive comments: `# ...` to the end of the line and nested C comments. */
-  skipComments(ch: Chunk): void {
-    const text = ch.text;
-    const end = ch.end;
-    for (;;) {
-      const p = ch.pos;
-      if (p < end && text.charCodeAt(p) === 0x23) {
-        const newline = text.indexOf('\n', p);
-        if (newline < 0) {
-          ch.pos = end;
-          return;
-        }
-        ch.pos = newline + 1;
-        continue;
-      }
-      if (end - p >= 2 && text.charCodeAt(p) === 0x2f && text.charCodeAt(p + 1) === 0x2a) {
-        let i = p + 2;
-        let nested = 1;
-        let quoted = false;
-        while (i < end) {
-          const c = text.charCodeAt(i);
-          if (c === 0x22 && text.charCodeAt(i - 1) !== 0x5c) quoted = !quoted;
-          if (!quoted) {
-            if (c === 0x2a && text.charCodeAt(i + 1) === 0x2f) {
-              i += 2;
-              if (--nested === 0) break;
-              continue;
-            }
-            if (c === 0x2f && text.charCodeAt(i + 1) === 0x2a) {
-              nested++;
-              i += 2;
-              continue;
-            }
-          }
-          i++;
-        }
-        if (nested !== 0) this.fail(ch, p, "comment '/*' is never closed");
-        ch.pos = i;
-        continue;
-      }
-      return;
-    }
-  }
-
-  private atComment(ch: Chunk): boolean {
-    return ch.end - ch.pos >= 2 && isComment(ch.text.charCodeAt(ch.pos), ch.text.charCodeAt(ch.pos + 1));
-  }
-
-  /** Reads a double-quoted string starting at the quote; leaves pos after the closing quote. */
-  lexJsonString(ch: Chunk): { needUnescape: boolean; varExpand: boolean } {
-    const text = ch.text;
-    const open = ch.pos;
-    let p = open + 1;
-    let needUnescape = false;
-    let varExpand = false;
-    while (p < ch.end) {
-      const c = text.charCodeAt(p);
-      if (c < 0x1f) {
-        this.fail(ch, p, c === 10 ? 'newline inside a quoted string (missing closing \'"\'?)' : `${describeChar(c)} inside a quoted string`);
-      }
-      if (c === 0x5c) {
-        p++;
-        if (p >= ch.end) this.fail(ch, p, 'unfinished escape sequence at the end of the file');
-        const e = text.charCodeAt(p);
-        if ((charClass(e) & ESCAPE) !== 0) {
-          if (e === 0x75) {
-            p++;
-            for (let i = 0; i < 4 && p < ch.end; i++, p++) {
-              if (hexValue(text.charCodeAt(p)) < 0) this.fail(ch, p, 'invalid \\u escape (four hex digits expected)');
-            }
-            if (p >= ch.end) this.fail(ch, p, 'unfinished escape sequence at the end of the file');
-          } else {
-            p++;
-          }
-        }
-        needUnescape = true;
-        continue;
-      }
-      if (c === 0x22) {
-        ch.pos = p + 1;
-        return { needUnescape, varExpand };
-      }
-      if (c === 0x24) varExpand = true;
-      p++;
-    }
-    return this.fail(ch, open, 'quoted string is never closed (missing \'"\')');
-  }
-
-  private lexSquotedString(ch: Chunk): boolean {
-    const text = ch.text;
-    const open = ch.pos;
-    let p = open + 1;
-    let needUnescape = false;
-    while (p < ch.end) {
-      const c = text.charCodeAt(p);
-      if (c === 0x5c) {
-        p++;
-        if (p >= ch.end) this.fail(ch, p, 'unfinished escape sequence at the end of the file');
-        p++;
-        needUnescape = true;
-        continue;
-      }
-      if (c === 0x27) {
-        ch.pos = p + 1;
-        return needUnescape;
-      }
-      p++;
-    }
-    return this.fail(ch, open, "single-quoted string is never closed (missing \"'\")");
-  }
-
   // ---- keys ----
 
   private parseKey(ch: Chunk): 'end' | 'macro' | 'none' | 'nested' | 'value' {
@@ -338,8 +195,8 @@ export class Parser {
     let quoted = false;
     while (ch.pos < end) {
       const c = text.charCodeAt(ch.pos);
-      if (this.atComment(ch)) {
-        this.skipComments(ch);
+      if (atComment(ch)) {
+        skipComments(ch);
       } else if ((charClass(c) & WHITESPACE_UNSAFE) !== 0) {
         ch.pos++;
       } else if ((charClass(c) & KEY_START) !== 0) {
@@ -378,7 +235,7 @@ export class Parser {
       }
       keyEnd = ch.pos;
     } else {
-      needUnescape = this.lexJsonString(ch).needUnescape;
+      needUnescape = lexJsonString(ch).needUnescape;
       keyEnd = ch.pos - 1;
     }
     const written = text.slice(quoted ? keyStart + 1 : keyStart, keyEnd);
@@ -395,8 +252,8 @@ export class Parser {
         if (c === 0x3d) gotEq = true;
         else gotColon = true;
         ch.pos++;
-      } else if (this.atComment(ch)) {
-        this.skipComments(ch);
+      } else if (atComment(ch)) {
+        skipComments(ch);
       } else {
         break;
       }
@@ -505,9 +362,9 @@ export class Parser {
 
   private parseValue(ch: Chunk): State | null {
     const text = ch.text;
-    if (ch.pos < ch.end && ((charClass(text.charCodeAt(ch.pos)) & WHITESPACE_UNSAFE) !== 0 || this.atComment(ch))) {
-      this.skipWhile(ch, WHITESPACE_UNSAFE);
-      this.skipComments(ch);
+    if (ch.pos < ch.end && ((charClass(text.charCodeAt(ch.pos)) & WHITESPACE_UNSAFE) !== 0 || atComment(ch))) {
+      skipWhile(ch, WHITESPACE_UNSAFE);
+      skipComments(ch);
     }
     if (ch.pos >= ch.end) return null;
     const start = ch.pos;
@@ -515,7 +372,7 @@ export class Parser {
     let node: PNode | null = null;
     switch (c) {
       case 0x22: { // "
-        const { needUnescape, varExpand } = this.lexJsonString(ch);
+        const { needUnescape, varExpand } = lexJsonString(ch);
         node = this.valueTarget(ch, start);
         let value = text.slice(start + 1, ch.pos - 1);
         if (needUnescape) value = unescapeJson(value);
@@ -524,7 +381,7 @@ export class Parser {
         return State.AfterValue;
       }
       case 0x27: { // '
-        const needUnescape = this.lexSquotedString(ch);
+        const needUnescape = lexSquotedString(ch);
         node = this.valueTarget(ch, start);
         let value = text.slice(start + 1, ch.pos - 1);
         if (needUnescape) value = unescapeSquoted(value);
@@ -683,8 +540,8 @@ export class Parser {
       const cls = charClass(c);
       if ((cls & WHITESPACE) !== 0) {
         ch.pos++;
-      } else if (this.atComment(ch)) {
-        this.skipComments(ch);
+      } else if (atComment(ch)) {
+        skipComments(ch);
         gotSep = true;
       } else if ((cls & VALUE_END) !== 0) {
         if (c === 0x7d || c === 0x5d) {
@@ -729,7 +586,7 @@ export class Parser {
   private skipSpacesAndComment(ch: Chunk): void {
     while (ch.pos < ch.end) {
       if ((charClass(ch.text.charCodeAt(ch.pos)) & WHITESPACE_UNSAFE) === 0) {
-        if (this.atComment(ch)) this.skipComments(ch);
+        if (atComment(ch)) skipComments(ch);
         return;
       }
       ch.pos++;
@@ -810,11 +667,11 @@ export class Parser {
     const c = text.charCodeAt(ch.pos);
     if (c === 0x22) {
       const start = ch.pos;
-      this.lexJsonString(ch);
+      lexJsonString(ch);
       value = text.slice(start + 1, ch.pos - 1);
     } else if (c === 0x7b) {
       ch.pos++;
-      this.skipWhile(ch, WHITESPACE_UNSAFE);
+      skipWhile(ch, WHITESPACE_UNSAFE);
       const start = ch.pos;
       const close = text.indexOf('}', start);
       const stop = close < 0 || close >= ch.end ? ch.end : close;
