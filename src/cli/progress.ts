@@ -85,8 +85,8 @@ export class ProgressDisplay {
 
   private drawTicker(): void {
     const parts = [...this.forceAt].map(([vm, at]) => {
-      const left = Math.max(0, Math.ceil((at - this.now()) / 1000));
-      return `${vm}: forced power-off in ${left}s`;
+      const left = Math.ceil((at - this.now()) / 1000);
+      return left > 0 ? `${vm}: forced power-off in ${left}s` : `${vm}: power-off forced, waiting for bhyve to exit`;
     });
     this.out.write(`${CLEAR_LINE}waiting for the guest to power off; ${parts.join(', ')}`);
     this.tickerShown = true;

@@ -41,6 +41,9 @@ function notes(vms: readonly VmStatus[]): string[] {
       lines.push(`${vm.name}: failed: ${vm.failureReason ?? 'no reason recorded'}${exit}`);
     }
     if (vm.configPending) lines.push(`${vm.name}: its config changed; the change applies at the next start`);
+    // Workers add logProblem (workers/api.ts): why the VM log cannot be written right now.
+    const logProblem = (vm as VmStatus & { logProblem?: string | null }).logProblem;
+    if (logProblem) lines.push(`${vm.name}: its log cannot be written: ${logProblem}`);
   }
   return lines;
 }

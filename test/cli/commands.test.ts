@@ -53,6 +53,9 @@ test('progress: transitions of the watched VMs only, and a countdown to the forc
   display.onEvent({ type: 'exit', vm: 'web', pid: 9, exit: { code: 1, signal: null, meaning: 'powered off' }, time: '2026-01-01T10:00:18Z' });
   assert.match(out.text(), /\r\x1b\[Kwaiting .*\r\x1b\[K\d\d:\d\d:\d\d web: bhyve pid 9 exited: powered off\n/);
   assert.ok(out.text().endsWith('web: forced power-off in 42s'), 'the countdown is redrawn below the new line');
+  now += 43_000;
+  display.onEvent({ type: 'hook', vm: 'web', hook: 'stopping', exitCode: 0, signal: null, durationMs: 5, ok: true, time: '2026-01-01T10:01:01Z' });
+  assert.ok(out.text().endsWith('web: power-off forced, waiting for bhyve to exit'), 'past the deadline');
   display.onEvent({ type: 'state', vm: 'web', state: 'stop_storage', previous: 'stopping', reason: 'stop', time: '2026-01-01T10:00:18Z' });
   assert.ok(out.text().endsWith('web: stopping -> stop_storage (stop)\n'), 'the countdown is gone once stopping is over');
   display.stop();

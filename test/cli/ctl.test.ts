@@ -25,7 +25,10 @@ const WEB = vmStatus('web', {
   description: 'Web server',
   since: new Date(Date.now() - (2 * 3600 + 5 * 60) * 1000).toISOString(),
 });
-const DB = vmStatus('db', { state: 'failed', failureReason: 'hook start_network exited 1', restarts: 2 });
+const DB = {
+  ...vmStatus('db', { state: 'failed', failureReason: 'hook start_network exited 1', restarts: 2 }),
+  logProblem: 'ENOSPC: no space left on device',
+};
 const PROBLEM = { severity: 'error', file: '/etc/vm/mail/config', line: 3, column: 7, message: 'cpus must be a number' };
 
 /** Answers status and problems like a daemon with web (running) and db (failed). */
@@ -48,6 +51,7 @@ test('status prints the VM table, the failure reason and the config problems', a
   assert.match(lines[1]!, /^web\s+running\s+4242\s+2h0[45]m\s+0\s+alice:vmusers\s+Web server$/);
   assert.match(lines[2]!, /^db\s+failed\s+-\s+-\s+2\s+-$/);
   assert.match(result.stdout, /^db: failed: hook start_network exited 1$/m);
+  assert.match(result.stdout, /^db: its log cannot be written: ENOSPC: no space left on device$/m);
   assert.match(result.stdout, /^ {2}\/etc\/vm\/mail\/config:3:7: error: cpus must be a number$/m);
   assert.deepEqual(
     fake.requests.map((request) => [request.v, request.cmd, request.args]),
@@ -330,4 +334,24 @@ test('status --help documents the exit statuses and examples', async () => {
   assert.match(text, /Exit status: 0 done; 1 failed or refused by vmstated; 2 usage error; 3 vmstated cannot be reached/);
   assert.match(result.stdout, /\$ vmstatedctl --json status/);
   assert.match(result.stdout, /VMSTATED_SOCKET/);
+});
+
+test('top refreshes every -d seconds (asking the daemon again) until Ctrl-C, then exits 0', async (t) => {
+  const fake = await daemon(t, (_request, connection) =>
+    connection.reply([{ name: 'web', state: 'running', pid: process.pid, workerPid: null }]),
+  );
+  const result = await runCtl(['-s', fake.socketPath, '--json', 'top', '-d', '0.2'], {
+    onSpawn(child) {
+      let frames = 0;
+      child.stdout!.on('data', (chunk: Buffer) => {
+        frames += chunk.toString().split('\n').length - 1;
+        if (frames >= 3) child.kill('SIGINT');
+      });
+    },
+  });
+  assert.equal(result.code, 0, result.stderr);
+  const frames = result.stdout.trim().split('\n').map((line) => JSON.parse(line) as Array<{ name: string; bhyve: { pid: number } }>);
+  assert.ok(frames.length >= 3);
+  for (const frame of frames) assert.equal(frame[0]!.bhyve.pid, process.pid);
+  assert.ok(fake.requests.length >= 3, `top asked ${fake.requests.length} times`);
 });
