@@ -19,18 +19,25 @@ import { ControlServer } from './server.js';
 export async function run(options: DaemonOptions, argv: readonly string[]): Promise<number> {
   const readyFd = takeReadyFd();
   if (!options.foreground && readyFd === null) return daemonize(argv);
-  const daemonLog = createDaemonLog({ foreground: readyFd === null, verbose: options.verbose, logdir: options.logdir });
+  const fail = (message: string): number => {
+    if (readyFd !== null) reportFailure(readyFd, message);
+    else process.stderr.write(`vmstated: ${message}\n`);
+    return 1;
+  };
+  let daemonLog: DaemonLog;
+  try {
+    daemonLog = createDaemonLog({ foreground: readyFd === null, verbose: options.verbose, logdir: options.logdir });
+  } catch (err) {
+    return fail(`cannot open the log in ${options.logdir}: ${(err as Error).message}`);
+  }
   const daemon = new Daemon(options, daemonLog);
   try {
     await daemon.startUp();
   } catch (err) {
-    const message = (err as Error).message;
     daemonLog.log.fatal({ err }, 'startup failed');
-    daemon.cleanUp();
-    if (readyFd !== null) reportFailure(readyFd, message);
-    else process.stderr.write(`vmstated: ${message}\n`);
+    await daemon.abort();
     daemonLog.flush();
-    return 1;
+    return fail((err as Error).message);
   }
   if (readyFd !== null) {
     reportReady(readyFd);
@@ -145,6 +152,13 @@ class Daemon {
       this.log.info('vmstated exits');
       this.finished(0);
     })();
+  }
+
+  /** After a failed startup: stop listening and remove what we made, so the process can end. */
+  async abort(): Promise<void> {
+    await this.server.close(0);
+    for (const entry of this.registry.entries.values()) entry.worker?.detach();
+    this.cleanUp();
   }
 
   /** Removes the socket and pidfile, if they are ours. */

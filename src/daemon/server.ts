@@ -64,6 +64,7 @@ export class ControlServer {
 
   /** Stops accepting, ends every connection (replies already written still go out), then drops them. */
   close(graceMs = 500): Promise<void> {
+    if (!this.server.listening) return Promise.resolve();
     for (const socket of this.sockets) socket.end();
     const timer = setTimeout(() => {
       for (const socket of this.sockets) socket.destroy();

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { VmStatus } from '../../src/protocol/types.js';
-import { createVmstatedEnv, waitFor } from '../helpers/vmstated-env.js';
+import { createVmstatedEnv, processesMentioning, waitFor } from '../helpers/vmstated-env.js';
 
 function isAlive(pid: number): boolean {
   try {
@@ -58,4 +58,5 @@ test('autostart by startorder tiers, then SIGTERM stops every VM in reverse orde
   assert.ok(!stopped.some((line) => line.startsWith('manual')));
   assert.equal(fs.existsSync(env.pidfile), false);
   assert.deepEqual(fs.readdirSync(env.rundir).filter((f) => f.endsWith('.worker.json')), [], 'every worker exited');
+  await waitFor('no process of this env left (no orphaned bhyve, worker or hook)', () => (processesMentioning(env.dir).length === 0 ? true : undefined), 5000);
 });

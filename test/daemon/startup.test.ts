@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { createVmstatedEnv, waitFor } from '../helpers/vmstated-env.js';
+import { createVmstatedEnv, processesMentioning, waitFor } from '../helpers/vmstated-env.js';
 
 function isAlive(pid: number): boolean {
   try {
@@ -60,6 +60,7 @@ test('a startup failure gives a message on stderr and a non-zero exit', async (t
   assert.notEqual(foreground.status, 0, 'in the foreground too');
   assert.match(foreground.stderr, /cannot bind the control socket/);
   assert.equal(fs.existsSync(env.pidfile), false, 'no pidfile after a failed start');
+  await waitFor('every failed daemon to exit', () => (processesMentioning(env.dir).length === 0 ? true : undefined), 10_000);
 });
 
 test('a second instance refuses to start; the first keeps serving', async (t) => {

@@ -57,7 +57,7 @@ export interface VmstatedEnv {
   waitForStatus(vm: string, predicate: (status: VmStatus) => boolean, timeoutMs?: number): Promise<VmStatus>;
   /** Reads the daemon log (empty when none yet). */
   daemonLog(): string;
-  /** SIGKILLs the daemon, every worker and every simulated bhyve, then removes the directory. */
+  /** SIGKILLs every process of this env (daemon, workers, bhyves, hooks), then removes the directory. */
   destroy(): Promise<void>;
 }
 
@@ -65,31 +65,18 @@ function uclValue(value: string | number | boolean): string {
   return typeof value === 'string' && !/^\d+(\.\d+)?(ms|s|min|h)$/.test(value) ? JSON.stringify(value) : String(value);
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/** True when the process's command line names `dir`: a recycled pid is never killed by mistake. */
-function commandMentions(pid: number, dir: string): boolean {
-  try {
-    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(dir);
-  } catch {
-    const ps = spawnSync('ps', ['-ww', '-o', 'args=', '-p', String(pid)], { encoding: 'utf8' });
-    return ps.status === 0 && ps.stdout.includes(dir);
-  }
-}
-
-function readJson(file: string): Record<string, unknown> | null {
-  try {
-    return JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
-  } catch {
-    return null;
-  }
+/**
+ * Pids of the processes whose command line names `dir` (the daemon, its workers, simulated bhyves
+ * and hook scripts of one test env all do), other than this process. ps(1) works on Linux and FreeBSD.
+ */
+export function processesMentioning(dir: string): number[] {
+  const ps = spawnSync('ps', ['-ax', '-ww', '-o', 'pid=,args='], { encoding: 'utf8' });
+  if (ps.status !== 0) throw new Error(`ps failed: ${ps.stderr}`);
+  return ps.stdout
+    .split('\n')
+    .filter((line) => line.includes(dir))
+    .map((line) => Number.parseInt(line.trim(), 10))
+    .filter((pid) => Number.isInteger(pid) && pid !== process.pid && pid !== ps.pid);
 }
 
 /** Polls `check` until it returns a value other than undefined, or fails after timeoutMs. */
@@ -200,33 +187,18 @@ export function createVmstatedEnv(prefix = 'vmstated-test-'): VmstatedEnv {
     },
 
     async destroy() {
-      const pids = new Set<number>();
-      const daemon = env.daemonPid();
-      if (daemon !== null) pids.add(daemon);
-      for (const [folder, keys] of [[env.rundir, ['workerPid', 'bhyvePid']], [path.join(env.simdir, 'vmm'), ['pid']]] as const) {
-        let names: string[] = [];
-        try {
-          names = fs.readdirSync(folder);
-        } catch {
-          // Nothing was started there.
+      // Kill until none is left: a worker may launch a bhyve between a scan and its kill.
+      await waitFor('every test process to die', () => {
+        const pids = processesMentioning(dir);
+        for (const pid of pids) {
+          try {
+            process.kill(pid, 'SIGKILL');
+          } catch {
+            // Already gone.
+          }
         }
-        for (const name of names) {
-          const record = readJson(path.join(folder, name));
-          for (const key of keys) if (typeof record?.[key] === 'number') pids.add(record[key] as number);
-        }
-      }
-      for (const pid of pids) {
-        if (!commandMentions(pid, dir)) {
-          pids.delete(pid);
-          continue;
-        }
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {
-          // Already gone.
-        }
-      }
-      await waitFor('test processes to die', () => ([...pids].some(isAlive) ? undefined : true), 5000).catch(() => {});
+        return pids.length === 0 ? true : undefined;
+      }, 10_000).catch(() => {});
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };
