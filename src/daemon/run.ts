@@ -19,6 +19,9 @@ import { ControlServer } from './server.js';
 export async function run(options: DaemonOptions, argv: readonly string[]): Promise<number> {
   const readyFd = takeReadyFd();
   if (!options.foreground && readyFd === null) return daemonize(argv);
+  // A SIGHUP (log rotation) while starting up must not kill us: its default action would.
+  const ignoreHangup = (): void => {};
+  process.on('SIGHUP', ignoreHangup);
   const fail = (message: string): number => {
     if (readyFd !== null) reportFailure(readyFd, message);
     else process.stderr.write(`vmstated: ${message}\n`);
@@ -43,6 +46,7 @@ export async function run(options: DaemonOptions, argv: readonly string[]): Prom
     reportReady(readyFd);
     process.chdir('/');
   }
+  process.off('SIGHUP', ignoreHangup);
   return daemon.serve();
 }
 
