@@ -2,6 +2,9 @@
  * vmstatedctl's entry: reorders argv (global options may come before the command), runs oclif,
  * and turns every outcome into one exit status and, on failure, one `vmstatedctl: ...` line.
  */
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { moveGlobalOptionsAfterCommand } from './argv.js';
 import { EXIT } from './exit-codes.js';
 
@@ -37,12 +40,48 @@ function exitAfterFlush(code: number): void {
   process.stderr.write('', done);
 }
 
+/** The package root (dist/src/cli/main.js is three levels below it). */
+const PACKAGE_ROOT = fileURLToPath(new URL('../../..', import.meta.url));
+
+/**
+ * True when oclif.manifest.json (written by `node dist/src/cli/manifest.js`) is older than a
+ * compiled command: oclif would trust its stale flags and arguments.
+ */
+export function manifestIsStale(packageRoot: string): boolean {
+  let manifestTime: number;
+  try {
+    manifestTime = fs.statSync(path.join(packageRoot, 'oclif.manifest.json')).mtimeMs;
+  } catch {
+    return false; // no manifest: oclif finds the commands itself
+  }
+  const commandsDir = path.join(packageRoot, 'dist', 'commands');
+  try {
+    return fs
+      .readdirSync(commandsDir)
+      .filter((name) => name.endsWith('.js'))
+      .some((name) => fs.statSync(path.join(commandsDir, name)).mtimeMs > manifestTime);
+  } catch {
+    return true;
+  }
+}
+
+type Oclif = typeof import('@oclif/core');
+
+/** What oclif loads its configuration from: the root, or a config that ignores a stale manifest. */
+async function configSource(oclif: Oclif, root: string): Promise<string | InstanceType<Oclif['Config']>> {
+  if (!manifestIsStale(PACKAGE_ROOT)) return root;
+  const plugin = new oclif.Plugin({ root: PACKAGE_ROOT, isRoot: true, ignoreManifest: true });
+  await plugin.load();
+  return oclif.Config.load({ root: PACKAGE_ROOT, plugins: new Map([[plugin.name, plugin]]) });
+}
+
 export async function main(rawArgv: readonly string[], root: string): Promise<void> {
   const argv = moveGlobalOptionsAfterCommand(rawArgv);
-  const { run, flush } = await import('@oclif/core');
+  const oclif = await import('@oclif/core');
+  const { run, flush } = oclif;
   let exit: number = EXIT.OK;
   try {
-    await run(argv, root);
+    await run(argv, await configSource(oclif, root));
     await flush();
   } catch (error) {
     const outcome = describeTopLevelError(error);
