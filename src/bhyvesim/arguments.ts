@@ -92,9 +92,12 @@ function parseLpc(option: string, config: BhyveConfig): boolean {
   return ['pc-testdev', 'fwcfg', 'tpm'].includes(device);
 }
 
-function applyOption(letter: string, value: string, config: BhyveConfig): void {
+function applyOption(letter: string, value: string, config: BhyveConfig, configFiles: string[]): void {
   switch (letter) {
-    case 'k': loadConfigFile(value, config); return;
+    case 'k':
+      loadConfigFile(value, config);
+      configFiles.push(value);
+      return;
     case 'o':
       if (!parseConfigOption(value, config)) throw new SimExit(EX_USAGE, `bhyve: invalid configuration option '${value}'`);
       return;
@@ -118,8 +121,16 @@ function applyOption(letter: string, value: string, config: BhyveConfig): void {
   }
 }
 
-/** Applies the options to config and returns the operands (at most the VM name, normally). */
-export function parseBhyveArguments(argv: string[], config: BhyveConfig): string[] {
+export interface BhyveArguments {
+  /** What follows the options: the VM name (more than one is a usage error). */
+  operands: string[];
+  /** The -k files, in the order read. */
+  configFiles: string[];
+}
+
+/** Applies the options to config, in order. */
+export function parseBhyveArguments(argv: string[], config: BhyveConfig): BhyveArguments {
+  const configFiles: string[] = [];
   let index = 0;
   for (; index < argv.length; index++) {
     const argument = argv[index];
@@ -144,11 +155,11 @@ export function parseBhyveArguments(argv: string[], config: BhyveConfig): string
         if (index >= argv.length) throw usageError(`bhyve: option requires an argument -- ${letter}`);
         value = argv[index];
       }
-      applyOption(letter, value, config);
+      applyOption(letter, value, config, configFiles);
       break;
     }
   }
-  return argv.slice(index);
+  return { operands: argv.slice(index), configFiles };
 }
 
 /** The usage error bhyve gives for a missing or extra VM name. */

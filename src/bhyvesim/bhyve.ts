@@ -268,7 +268,7 @@ function checkVmName(name: string): void {
 
 function prepare(argv: string[], env: NodeJS.ProcessEnv): VmSetup {
   const config = defaultConfig();
-  const operands = parseBhyveArguments(argv, config);
+  const { operands, configFiles } = parseBhyveArguments(argv, config);
   if (operands.length > 1) throw missingName();
   if (operands.length === 1) config.set('name', operands[0]);
   const name = config.get('name');
@@ -280,7 +280,7 @@ function prepare(argv: string[], env: NodeJS.ProcessEnv): VmSetup {
   const setup: VmSetup = {
     name,
     config,
-    configFile: configFileOf(argv),
+    configFile: configFiles.length > 0 ? path.resolve(configFiles[configFiles.length - 1]) : null,
     cpus: guestCpus(config),
     memoryBytes: memoryBytes(config),
     script: guestScript(config),
@@ -288,11 +288,6 @@ function prepare(argv: string[], env: NodeJS.ProcessEnv): VmSetup {
   };
   checkVmName(name);
   return setup;
-}
-
-function configFileOf(argv: string[]): string | null {
-  const index = argv.lastIndexOf('-k');
-  return index >= 0 && index + 1 < argv.length ? path.resolve(argv[index + 1]) : null;
 }
 
 /** Runs the simulated bhyve; returns once the guest runs (the process lives on its handles). */

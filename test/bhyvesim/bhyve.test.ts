@@ -13,6 +13,7 @@ test('a running guest prints its console on stdout, diagnostics on stderr, and o
   assert.equal(record?.memoryBytes, 512 * 1024 * 1024);
   assert.equal(record?.cpus, 2);
   assert.equal(record?.suspended, null);
+  assert.equal(record?.configFile, `${sim.dir}/web.conf`);
 });
 
 test('SIGTERM presses the ACPI power button: the guest shuts down and bhyve exits 1; the instance stays', async (t) => {

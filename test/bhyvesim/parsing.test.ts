@@ -49,8 +49,9 @@ test('options apply in order: -o after -k wins, flags set the variables bhyve se
     const file = path.join(dir, 'vm.conf');
     fs.writeFileSync(file, 'memory.size=1G\ncpus=2\n');
     const config = defaultConfig();
-    const operands = parseBhyveArguments(['-AHP', '-D', '-c', '4', '-k', file, '-o', 'memory.size=3G', '-s', '0,hostbridge', '-l', 'com1,stdio', 'web', '-m', '9G'], config);
+    const { operands, configFiles } = parseBhyveArguments(['-AHP', '-D', '-c', '4', '-k', file, '-o', 'memory.size=3G', '-s', '0,hostbridge', '-l', 'com1,stdio', 'web', '-m', '9G'], config);
     assert.deepEqual(operands, ['web', '-m', '9G']);
+    assert.deepEqual(configFiles, [file]);
     assert.equal(config.get('memory.size'), '3G');
     assert.equal(config.get('cpus'), '2');
     assert.equal(config.get('destroy_on_poweroff'), 'true');
