@@ -81,6 +81,15 @@ test('before the guest enables ACPI (firmware stage) SIGTERM kills bhyve at once
   assert.deepEqual(await bhyve.exited(), { status: null, signal: 'SIGTERM' });
 });
 
+test('SIGINT has no handler: it kills bhyve, which leaves its instance behind', async (t) => {
+  const sim = new SimSandbox(t);
+  const bhyve = sim.launchVm('web', []);
+  await bhyve.running();
+  bhyve.child.kill('SIGINT');
+  assert.deepEqual(await bhyve.exited(), { status: null, signal: 'SIGINT' });
+  assert.equal(sim.record('web')?.pid, bhyve.pid);
+});
+
 test('a second bhyve for a running VM is refused; the first keeps running', async (t) => {
   const sim = new SimSandbox(t);
   const first = sim.launchVm('web', []);
