@@ -43,14 +43,16 @@ function visibleVms(ctl: DaemonControl, request: ParsedRequest, peer: PeerCreden
   return [...ctl.registry.entries.values()].filter((entry) => canSee(peer, entry.config));
 }
 
-function rootOnly(request: ParsedRequest, peer: PeerCredentials): void {
+function rootOnly(ctl: DaemonControl, request: ParsedRequest, peer: PeerCredentials): void {
   if (authorize(peer, request.cmd) === 'forbidden') throw new CommandError('FORBIDDEN', `only root may ${request.cmd}`);
+  ctl.registry.log.info({ uid: peer.uid, pid: peer.pid, args: request.args }, `${request.cmd} requested`);
 }
 
 /** start/stop/restart/failreset: the reply comes with the outcome, or at once with wait: false. */
 function lifecycle(run: (registry: Registry, vm: string) => Promise<CommandOutcome>): Handler {
   return async (ctl, request, session) => {
     const entry = visibleVm(ctl, session.peer, request.cmd, request.args.vm as string);
+    ctl.registry.log.info({ vm: entry.name, uid: session.peer.uid, pid: session.peer.pid }, `${request.cmd} ${entry.name} requested`);
     const pending = run(ctl.registry, entry.name);
     if (request.args.wait === false) {
       pending.catch((err: unknown) => ctl.registry.log.error({ vm: entry.name, cmd: request.cmd, err }, 'command failed'));
@@ -100,7 +102,7 @@ const HANDLERS: Record<Command, Handler> = {
   },
 
   reload: async (ctl, request, session) => {
-    rootOnly(request, session.peer);
+    rootOnly(ctl, request, session.peer);
     let summary: ReloadSummary;
     try {
       summary = await ctl.reload();
@@ -111,7 +113,7 @@ const HANDLERS: Record<Command, Handler> = {
   },
 
   shutdown: async (ctl, request, session) => {
-    rootOnly(request, session.peer);
+    rootOnly(ctl, request, session.peer);
     const keepVms = request.args.keepVms === true;
     session.send(okReply(request.id, { shuttingDown: true, keepVms }));
     ctl.shutdown(keepVms);
