@@ -95,6 +95,7 @@ export class VmLifecycle implements WorkerApi {
 
   start(): Promise<CommandOutcome> {
     if (this.releasing) return Promise.resolve(this.exitingOutcome());
+    this.noteCommand('start');
     return this.mailbox.post(async () => {
       if (this.state === 'failed') return this.outcome(false, `${this.vm.name} is in failure mode (${this.failureReason}); run failreset first`);
       if (this.state === 'stopped') await this.guarded(() => this.startSequence());
@@ -103,6 +104,7 @@ export class VmLifecycle implements WorkerApi {
   }
 
   stop(reason: 'stop' | 'shutdown' = 'stop'): Promise<CommandOutcome> {
+    this.noteCommand(reason === 'shutdown' ? 'stop (daemon shutdown)' : 'stop');
     return this.mailbox.post(async () => {
       // A failed VM has no bhyve and nothing to stop: that is success for a stop.
       if (this.state === 'failed') return this.bhyve === null ? this.outcome(true) : this.outcome(false, this.failureReason ?? 'bhyve is still running');
@@ -113,6 +115,7 @@ export class VmLifecycle implements WorkerApi {
 
   restart(): Promise<CommandOutcome> {
     if (this.releasing) return Promise.resolve(this.exitingOutcome());
+    this.noteCommand('restart');
     return this.mailbox.post(async () => {
       if (this.state === 'failed') return this.outcome(false, `${this.vm.name} is in failure mode (${this.failureReason}); run failreset first`);
       if (this.state === 'stopped') await this.guarded(() => this.startSequence());
@@ -122,6 +125,7 @@ export class VmLifecycle implements WorkerApi {
   }
 
   failreset(): Promise<CommandOutcome> {
+    this.noteCommand('failreset');
     return this.mailbox.post(async () => {
       if (this.state !== 'failed') return this.outcome(false, `${this.vm.name} is ${this.state}, not failed: nothing to reset`);
       this.window.clear();
@@ -408,6 +412,11 @@ export class VmLifecycle implements WorkerApi {
     this.pendingConfig = null;
     this.window.configure(this.vm.maxrestart, this.vm.maxrestarttime);
     this.log.line('vmstated', `configuration from ${this.vm.file} applied`);
+  }
+
+  private noteCommand(command: string): void {
+    const waiting = this.mailbox.busy ? ' (waits for the current operation to finish)' : '';
+    this.log.line('vmstated', `command: ${command}; VM is ${this.state}${waiting}`);
   }
 
   private exitingOutcome(): CommandOutcome {

@@ -210,7 +210,7 @@ export class VmFixture {
   }
 
   /** Waits until the stand-in guest has set up its SIGTERM handling (`count` launches so far). */
-  guestReady(count = 1, timeoutMs = 3_000): Promise<void> {
+  guestReady(count = 1, timeoutMs = 6_000): Promise<void> {
     return until(() => (this.logText().match(/stdout: guest ready/g) ?? []).length >= count, timeoutMs, 'the guest to be ready');
   }
 

@@ -19,7 +19,7 @@ test('start from stopped: start_network, start_storage, generated config, destro
   assert.ok(pid !== null && isAlive(pid));
   const generated = `${vm.vm.configfile}.generated`;
   assert.match(fs.readFileSync(generated, 'utf8'), /hostbridge=hostbridge\n[\s\S]*name=web\n$/);
-  await until(() => /stand-in bhyve launch 1: -k \S+bhyve_config\.generated web/.test(vm.logText()), 2_000, 'bhyve output in the log');
+  await until(() => /stand-in bhyve launch 1: -k \S+bhyve_config\.generated web/.test(vm.logText()), 5_000, 'bhyve output in the log');
   assert.ok(vm.logText().includes(`-k ${generated} web`));
   assert.deepEqual(vm.bhyvectlCalls(), ['--vm=web --destroy'], 'a stale vmm instance is destroyed before the cold start');
   const record = JSON.parse(fs.readFileSync(`${vm.rundir}/web.worker.json`, 'utf8'));
@@ -33,8 +33,8 @@ test('guest reboot (exit 0): restarting, destroy, relaunch, restarted, running; 
   const vm = new VmFixture(t, { plan: ['exit:0:0.2', 'run'], hooks: recordingHooks });
   const api = await vm.spawn();
   await api.start();
-  await vm.waitForState('restarted', 5_000);
-  await vm.waitForEvent((event) => event.type === 'state' && event.state === 'running' && event.reason === 'reboot', 5_000, 'running again');
+  await vm.waitForState('restarted', 10_000);
+  await vm.waitForEvent((event) => event.type === 'state' && event.state === 'running' && event.reason === 'reboot', 10_000, 'running again');
   assert.deepEqual(await vm.states(), ['start_network', 'start_storage', 'running', 'restarting', 'restarted', 'running']);
   const status = await api.status();
   assert.equal(status.state, 'running');
@@ -50,7 +50,7 @@ test('guest crash (exit 3, then killed by a signal): restart with reason crash',
   const vm = new VmFixture(t, { plan: ['exit:3:0.1', 'kill:KILL:0.1', 'run'] });
   const api = await vm.spawn();
   await api.start();
-  await vm.waitForState('running', 5_000, 3);
+  await vm.waitForState('running', 10_000, 3);
   const events = await vm.events();
   const exits = events.flatMap((event) => (event.type === 'exit' ? [event.exit] : []));
   assert.deepEqual(exits, [
@@ -67,7 +67,7 @@ for (const [code, meaning] of [[1, 'powered off'], [2, 'halted']] as const) {
     const vm = new VmFixture(t, { plan: [`exit:${code}:0.2`], hooks: recordingHooks });
     const api = await vm.spawn();
     await api.start();
-    await vm.waitForEvent((event) => event.type === 'hook' && event.hook === 'stopped', 5_000, 'the stopped hook');
+    await vm.waitForEvent((event) => event.type === 'hook' && event.hook === 'stopped', 10_000, 'the stopped hook');
     assert.deepEqual(await vm.states(), ['start_network', 'start_storage', 'running', 'stopping', 'stop_storage', 'stop_network', 'stopped']);
     assert.deepEqual(vm.hooksRun(), ['start_network', 'start_storage', 'running', 'stopping', 'stop_storage', 'stop_network', 'stopped']);
     const status = await api.status();
@@ -83,11 +83,10 @@ test('stop command: stopping (with forceAt), SIGTERM, destroy, stop_storage, sto
   const api = await vm.spawn();
   const { status } = await api.start();
   await vm.guestReady();
-  const before = Date.now();
   const outcome = await api.stop();
   assert.equal(outcome.ok, true);
   assert.equal(outcome.status.state, 'stopped');
-  assert.ok(Date.now() - before < 4_000, 'the guest powered off on SIGTERM, no escalation');
+  assert.ok(!vm.bhyvectlCalls().some((call) => call.includes('--force-poweroff')), 'the guest powered off on SIGTERM, no escalation');
   assert.equal(isAlive(status.pid as number), false);
   assert.deepEqual(await vm.states(), ['start_network', 'start_storage', 'running', 'stopping', 'stop_storage', 'stop_network', 'stopped']);
   assert.deepEqual(vm.hooksRun().slice(3), ['stopping', 'stop_storage', 'stop_network', 'stopped']);
@@ -133,7 +132,7 @@ test('failreset: only from failed; back to stopped with the restart history clea
   assert.equal(refused.ok, false);
   assert.match(refused.error ?? '', /not failed/);
   await api.start();
-  await vm.waitForState('failed', 5_000);
+  await vm.waitForState('failed', 10_000);
   const failed = await api.status();
   assert.equal(failed.restarts, 1);
   assert.match(failed.failureReason ?? '', /restarted too often/);
@@ -151,7 +150,7 @@ test('a stop sent during a start waits for the start to finish, then stops', asy
   const vm = new VmFixture(t, { hooks: { start_storage: recordingHook('sleep 0.4') } });
   const api = await vm.spawn();
   const start = api.start();
-  await vm.waitForState('start_storage', 2_000);
+  await vm.waitForState('start_storage', 6_000);
   const status = await api.status(); // answers at once, while the hook runs
   assert.equal(status.state, 'start_storage');
   const stop = api.stop();
@@ -169,13 +168,13 @@ test('release: refused while bhyve runs; at rest accepted, the worker finishes t
   assert.equal(await api.release(), false);
   await vm.guestReady();
   const stopping = api.stop();
-  await vm.waitForState('stopped', 3_000);
+  await vm.waitForState('stopped', 6_000);
   assert.equal(await api.release(), true, 'accepted while the stopped hook runs');
   const refused = await api.start();
   assert.equal(refused.ok, false);
   assert.match(refused.error ?? '', /exiting/);
   assert.equal((await stopping).status.state, 'stopped');
-  await until(() => !isAlive(vm.workerPid as number), 3_000, 'the worker to exit');
+  await until(() => !isAlive(vm.workerPid as number), 6_000, 'the worker to exit');
   assert.match(vm.logText(), /hook stopped\/stdout: stopped hook done\n.*hook stopped succeeded[^\n]*\n.*released \(VM stopped\)\n$/);
   assert.deepEqual(fs.readdirSync(vm.rundir), []);
 });

@@ -19,7 +19,7 @@ test('the log: every line timestamped with its source; output verbatim; transiti
   fs.writeFileSync(logFile, 'an older line that must stay\n');
   const api = await vm.spawn();
   await api.start();
-  await vm.waitForState('running', 5_000, 2);
+  await vm.waitForState('running', 10_000, 2);
   await vm.guestReady();
   await api.stop();
   const text = vm.logText();
@@ -57,7 +57,7 @@ test('reopenLog() and SIGHUP start a new file after rotation; nothing is lost', 
 
   fs.renameSync(logFile, `${logFile}.1`);
   process.kill(vm.workerPid as number, 'SIGHUP');
-  await until(() => fs.existsSync(logFile), 3_000, 'SIGHUP to reopen the log');
+  await until(() => fs.existsSync(logFile), 6_000, 'SIGHUP to reopen the log');
   await api.start();
   assert.match(fs.readFileSync(logFile, 'utf8'), /stopped -> start_network/);
   assert.doesNotMatch(fs.readFileSync(`${logFile}.1`, 'utf8'), /stopped -> start_network/);

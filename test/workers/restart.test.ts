@@ -7,7 +7,7 @@ test('restart window, maxrestart 2: the 3rd quick reboot fails the VM; failreset
   const vm = new VmFixture(t, { plan: ['exit:0:0.1', 'exit:0:0.1', 'exit:0:0.1', 'run'], config: { maxrestart: 2, maxrestarttime: 30 } });
   const api = await vm.spawn();
   await api.start();
-  const failed = await vm.waitForState('failed', 8_000);
+  const failed = await vm.waitForState('failed', 12_000);
   assert.equal((await vm.events()).filter((event) => event.type === 'launch').length, 3, 'two restarts allowed, the third refused');
   assert.ok(failed.type === 'state' && /restarted too often.*maxrestart 2/.test(failed.failureReason ?? ''));
   const status = await api.status();
@@ -26,7 +26,7 @@ test('restarts older than maxrestarttime leave the window', async (t) => {
   const vm = new VmFixture(t, { plan: ['exit:0:0.4', 'exit:0:0.4', 'exit:0:0.4', 'run'], config: { maxrestart: 1, maxrestarttime: 0.3 } });
   const api = await vm.spawn();
   await api.start();
-  await vm.waitForState('running', 8_000, 4);
+  await vm.waitForState('running', 12_000, 4);
   const status = await api.status();
   assert.equal(status.state, 'running', 'one restart per window is allowed, and each came after the last left it');
   assert.equal((await vm.events()).filter((event) => event.type === 'launch').length, 4);
@@ -36,7 +36,7 @@ test('bhyve failing at launch (exit 4): counted restarts, then failed', async (t
   const vm = new VmFixture(t, { plan: ['exit:4:0'], config: { maxrestart: 2 } });
   const api = await vm.spawn();
   await api.start();
-  await vm.waitForState('failed', 8_000);
+  await vm.waitForState('failed', 12_000);
   const events = await vm.events();
   const exits = events.filter((event) => event.type === 'exit');
   assert.equal(exits.length, 3);
@@ -70,7 +70,7 @@ test('a guest ignoring ACPI: SIGTERM, stoptimeout, bhyvectl --force-poweroff, st
   const outcome = await api.stop();
   const elapsed = Date.now() - before;
   assert.equal(outcome.status.state, 'stopped');
-  assert.ok(elapsed >= 500 && elapsed < 4_000, `stopped after ${elapsed} ms`);
+  assert.ok(elapsed >= 500 && elapsed < 5_000, `stopped after ${elapsed} ms, before the SIGKILL step`);
   assert.deepEqual(vm.bhyvectlCalls(), ['--vm=web --destroy', '--vm=web --force-poweroff', '--vm=web --destroy']);
   assert.deepEqual(outcome.status.lastExit, { code: 1, signal: null, meaning: 'powered off' });
   const stopping = (await vm.events()).find((event) => event.type === 'state' && event.state === 'stopping');
@@ -91,7 +91,7 @@ test('a guest deaf to ACPI and to the forced power-off is killed 5 s later; the 
   const outcome = await api.stop();
   const elapsed = Date.now() - before;
   assert.equal(outcome.status.state, 'stopped');
-  assert.ok(elapsed >= 5_300 && elapsed < 9_000, `stopped after ${elapsed} ms`);
+  assert.ok(elapsed >= 5_300 && elapsed < 15_000, `stopped after ${elapsed} ms`);
   assert.deepEqual(outcome.status.lastExit, { code: null, signal: 'SIGKILL', meaning: 'killed by SIGKILL' });
   assert.equal(isAlive(pid), false);
   assert.match(vm.logText(), /still running 5 s after the forced power-off: sending SIGKILL/);

