@@ -1,0 +1,173 @@
+/**
+ * Benchmark (not a test): vmstated with the bhyve simulator and N VMs. Prints a table and one JSON
+ * line. Run: npm run bench -- [--vms N] [--reboot-seconds S] [--cli-runs R]
+ *
+ * Measures: time until the daemon serves; time to start all N; supervisor memory (PSS of the
+ * registry and every worker) per running VM; `status` round trip at rest and while VMs reboot in
+ * a loop; guest reboot (bhyve exit) to relaunch; `vmstatedctl status` beside `node -e 0`; SIGTERM
+ * until every VM is stopped and nothing is left. Everything it starts is killed on exit or Ctrl-C.
+ */
+import { spawn } from 'node:child_process';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { sendControl } from '../../src/bhyvesim/control.js';
+import { controlSocketPath } from '../../src/bhyvesim/paths.js';
+import { ControlClient } from '../../src/protocol/client.js';
+import type { VmEvent, VmStatus } from '../../src/protocol/types.js';
+import { VMSTATEDCTL_BIN } from '../helpers/paths.js';
+import { createVmstatedEnv, processesMentioning, waitFor } from '../helpers/vmstated-env.js';
+import { percentile, pssKiB, wallTimes } from './measure.js';
+
+function option(name: string, fallback: number): number {
+  const index = process.argv.indexOf(`--${name}`);
+  const value = index === -1 ? fallback : Number(process.argv[index + 1]);
+  if (!Number.isFinite(value) || value <= 0) throw new Error(`--${name} needs a positive number`);
+  return value;
+}
+
+const vmCount = option('vms', 200);
+const rebootSeconds = option('reboot-seconds', 5);
+const cliRuns = option('cli-runs', 7);
+const env = createVmstatedEnv('vmstated-bench-');
+const names = Array.from({ length: vmCount }, (_, i) => `vm${String(i).padStart(4, '0')}`);
+
+let cleaning: Promise<void> | null = null;
+function cleanup(): Promise<void> {
+  cleaning ??= env.destroy();
+  return cleaning;
+}
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.on(signal, () => {
+    console.error(`\n${signal}: killing everything the bench started in ${env.dir}`);
+    void cleanup().finally(() => process.exit(130));
+  });
+}
+
+const rows: Array<[string, string, string]> = [];
+const figures: Record<string, number | string | null> = { vms: vmCount, cpus: os.cpus().length, loadavg: os.loadavg()[0]!.toFixed(2) };
+function record(key: string, label: string, value: number | null, unit: string, target = ''): void {
+  figures[key] = value === null ? null : Number(value.toFixed(2));
+  rows.push([label, value === null ? 'n/a' : `${value.toFixed(value < 10 ? 2 : 0)} ${unit}`, target]);
+}
+
+async function statusRoundTrips(client: ControlClient, count: number): Promise<number[]> {
+  const times: number[] = [];
+  for (let i = 0; i < count; i += 1) {
+    const started = process.hrtime.bigint();
+    const list = await client.request<VmStatus[]>('status');
+    times.push(Number(process.hrtime.bigint() - started) / 1e6);
+    if (list.length !== vmCount) throw new Error(`status listed ${list.length} VMs, not ${vmCount}`);
+  }
+  return times;
+}
+
+/** Reboots random running guests, `parallel` at a time, until `until()`; counts the reboots asked. */
+async function rebootLoop(until: () => boolean, parallel: number): Promise<number> {
+  let asked = 0;
+  const one = async (): Promise<void> => {
+    while (!until()) {
+      const name = names[Math.floor(Math.random() * names.length)]!;
+      const reply = await sendControl(controlSocketPath(env.simdir, name), { op: 'guest', action: 'reboot' });
+      if (typeof reply === 'object' && reply.ok) asked += 1;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  };
+  await Promise.all(Array.from({ length: parallel }, one));
+  return asked;
+}
+
+async function main(): Promise<void> {
+  for (const name of names) env.writeVm(name, { maxrestart: 100_000, maxrestarttime: '1s', stoptimeout: '10s' });
+
+  let started = Date.now();
+  const daemonPid = await env.startDaemon();
+  record('serveMs', `daemon serving (${vmCount} configured)`, Date.now() - started, 'ms');
+
+  const client = await env.client();
+  const events = await env.client();
+  const exits = new Map<string, number>();
+  const relaunchMs: number[] = [];
+  void events.events((event: VmEvent) => {
+    if (event.type === 'exit') exits.set(event.vm, Date.parse(event.time));
+    if (event.type === 'launch' && exits.has(event.vm)) {
+      relaunchMs.push(Date.parse(event.time) - exits.get(event.vm)!);
+      exits.delete(event.vm);
+    }
+  }).catch(() => {});
+
+  started = Date.now();
+  await Promise.all(names.map((vm) => client.request('start', { vm }, { timeoutMs: 300_000 })));
+  record('startAllMs', `start all ${vmCount} (one request each, at once)`, Date.now() - started, 'ms');
+  const statuses = await client.request<VmStatus[]>('status');
+  const notRunning = statuses.filter((s) => s.state !== 'running');
+  if (notRunning.length > 0) throw new Error(`not running after start: ${notRunning.map((s) => `${s.name}=${s.state}`).join(', ')}`);
+
+  const workerPids = statuses.map((s) => s.workerPid).filter((pid): pid is number => pid !== null);
+  const registryPss = pssKiB(daemonPid);
+  const workerPss = workerPids.map(pssKiB);
+  if (registryPss !== null && workerPss.every((kib) => kib !== null)) {
+    const workersKiB = (workerPss as number[]).reduce((a, b) => a + b, 0);
+    record('registryPssMB', 'registry PSS', registryPss / 1024, 'MB');
+    record('workerPssMB', `worker PSS, mean of ${workerPids.length}`, workersKiB / workerPids.length / 1024, 'MB');
+    record('pssPerVmMB', 'supervisor PSS per running VM', (registryPss + workersKiB) / vmCount / 1024, 'MB', '<= 8 (aim 5)');
+  } else {
+    record('pssPerVmMB', 'supervisor PSS per running VM (no smaps_rollup)', null, 'MB', '<= 8 (aim 5)');
+  }
+
+  await statusRoundTrips(client, 20);
+  const atRest = await statusRoundTrips(client, 300);
+  record('statusP50RestMs', `status p50, ${vmCount} running, at rest`, percentile(atRest, 50), 'ms');
+  record('statusP99RestMs', `status p99, ${vmCount} running, at rest`, percentile(atRest, 99), 'ms', '< 10');
+
+  const rebootUntil = Date.now() + rebootSeconds * 1000;
+  const rebooting = rebootLoop(() => Date.now() > rebootUntil, 4);
+  const underLoad: number[] = [];
+  while (Date.now() < rebootUntil) underLoad.push(...(await statusRoundTrips(client, 10)));
+  const rebootsAsked = await rebooting;
+  await waitFor('every rebooted VM to run again', async () => {
+    const list = await client.request<VmStatus[]>('status');
+    return list.every((s) => s.state === 'running') ? true : undefined;
+  }, 60_000);
+  record('statusP50RebootMs', `status p50 while rebooting (${rebootsAsked} reboots)`, percentile(underLoad, 50), 'ms');
+  record('statusP99RebootMs', 'status p99 while rebooting', percentile(underLoad, 99), 'ms', '< 10');
+  record('relaunchP50Ms', `reboot to relaunch p50 (${relaunchMs.length} seen)`, percentile(relaunchMs, 50), 'ms');
+  record('relaunchP99Ms', 'reboot to relaunch p99', percentile(relaunchMs, 99), 'ms', '< 100');
+
+  const nodeTimes = await wallTimes([process.execPath, '-e', '0'], cliRuns);
+  const ctlTimes = await wallTimes([process.execPath, VMSTATEDCTL_BIN, '-s', env.sockpath, 'status'], cliRuns);
+  record('nodeE0Ms', 'node -e 0, median', percentile(nodeTimes, 50), 'ms');
+  record('ctlStatusMs', `vmstatedctl status (${vmCount} VMs), median`, percentile(ctlTimes, 50), 'ms', '<= 2x node -e 0');
+  record('ctlOverNode', 'vmstatedctl status / node -e 0', percentile(ctlTimes, 50) / percentile(nodeTimes, 50), 'x', '<= 2');
+
+  client.close();
+  events.close();
+  started = Date.now();
+  process.kill(daemonPid, 'SIGTERM');
+  await waitFor('every process to exit after SIGTERM', () => (processesMentioning(env.dir).length === 0 ? true : undefined), 120_000);
+  record('sigtermMs', `SIGTERM until all ${vmCount} stopped, nothing left`, Date.now() - started, 'ms');
+}
+
+/** The fake-daemon CLI start-up bench next to this file, for the breakdown (oclif vs bare client). */
+function cliStartupBreakdown(): Promise<void> {
+  const script = path.join(path.dirname(fileURLToPath(import.meta.url)), 'cli-startup.js');
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [script, String(cliRuns)], { stdio: ['ignore', 'inherit', 'inherit'] });
+    child.on('close', () => resolve());
+  });
+}
+
+try {
+  console.log(`vmstated bench: ${vmCount} VMs, ${os.cpus().length} CPUs, load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  await main();
+} catch (err) {
+  console.error(`bench failed: ${(err as Error).stack ?? String(err)}`);
+  process.exitCode = 1;
+} finally {
+  await cleanup();
+}
+const width = Math.max(...rows.map((r) => r[0].length));
+for (const [label, value, target] of rows) console.log(`${label.padEnd(width)}  ${value.padStart(10)}  ${target ? `target ${target}` : ''}`);
+console.log('--- vmstatedctl start-up against a fake daemon (test/bench/cli-startup) ---');
+await cliStartupBreakdown();
+console.log(JSON.stringify({ bench: 'vmstated', ...figures }));
