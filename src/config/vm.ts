@@ -46,6 +46,8 @@ class Settings {
 
 /** bhyve's VM_MAX_NAMELEN is 32 with the NUL; the name also names log, socket and vmm files. */
 const VM_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,30}$/;
+/** The daemon logs to `<logdir>/vmstated.log`, beside the VM logs `<logdir>/<vm>.log`. */
+const DAEMON_LOG_NAME = 'vmstated';
 
 export async function readVm(root: UclObjectNode, file: string, problems: ProblemList): Promise<VmRead> {
   const vmNode = theVmObject(root, problems);
@@ -155,6 +157,10 @@ function vmName(vmNode: UclObjectNode, settings: Settings, problems: ProblemList
   if (nameNode && given === undefined) return { at: valuePosition(nameNode), valid: false }; // reported
   const name = given ?? vmNode.key?.name ?? '';
   const at = given !== undefined && nameNode ? valuePosition(nameNode) : keyPosition(vmNode);
+  if (name === DAEMON_LOG_NAME) {
+    problems.error(at, `VM name "${DAEMON_LOG_NAME}" is reserved: its log would be the daemon's own ${DAEMON_LOG_NAME}.log`);
+    return { name, at, valid: false };
+  }
   if (!VM_NAME.test(name)) {
     problems.error(at, `VM name ${JSON.stringify(name)} is not usable: a name is 1 to 31 letters, digits, ` +
       `'.', '_' or '-', starting with a letter or digit (bhyve's limit; it also names files)`);

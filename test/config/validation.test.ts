@@ -143,6 +143,14 @@ test('a VM name bhyve cannot use is an error at the name', async (t) => {
   assert.deepEqual(ok.load.problems, []);
 });
 
+test('the VM name "vmstated" is refused: its log would be the daemon log', async (t) => {
+  const { load, text } = await loadOne(t, '    name = vmstated;');
+  const problem = onlyProblem(load.problems);
+  assert.deepEqual(at(problem), valueAt(text, 'name', 'vmstated'));
+  assert.match(problem.message, /"vmstated" is reserved/);
+  assert.deepEqual(load.vms, []);
+});
+
 test('a leftover config.dump=1 in the bhyve file is an error at its line', async (t) => {
   const configdir = tempDir(t);
   writeVm(configdir, 'vm0', 'vm0 { configfile = bhyve_config; }\n', 'name=vm0\nconfig.dump=1\ncpus=2\n');
