@@ -1,6 +1,7 @@
 /**
  * Benchmark (not a test): wall time of `vmstatedctl status` against a tiny fake vmstated, beside
- * `node -e 0` (Node's own start-up) and a bare node client doing the same request.
+ * `node -e 0` (Node's own start-up) and a bare node client doing the same request. Each run also
+ * reports the child's own CPU time (user+system), which a busy machine distorts less than wall time.
  * Run: node dist/test/bench/cli-startup.js [runs]
  */
 import { spawn } from 'node:child_process';
@@ -10,30 +11,49 @@ import path from 'node:path';
 import { CTL_BIN, startFakeDaemon, vmStatus } from '../cli/fake-daemon.js';
 
 const runs = Number(process.argv[2] ?? 10);
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vmstatedctl-bench-'));
 
-/** One run's wall time in ms (asynchronous: the fake daemon lives in this process). */
-function timeOnce(label: string, args: string[]): Promise<number> {
+// Preloaded into every child: writes its CPU time (µs) to fd 3 when it exits.
+const cpuReporter = path.join(dir, 'cpu-reporter.cjs');
+fs.writeFileSync(
+  cpuReporter,
+  "process.on('exit', () => { const u = process.cpuUsage(); require('fs').writeSync(3, String(u.user + u.system)); });\n",
+);
+
+interface Run {
+  wallMs: number;
+  cpuMs: number;
+}
+
+function runOnce(label: string, args: string[]): Promise<Run> {
   const started = process.hrtime.bigint();
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, ['--require', cpuReporter, ...args], { stdio: ['ignore', 'ignore', 'pipe', 'pipe'] });
   let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  let cpu = '';
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  (child.stdio[3] as NodeJS.ReadableStream).on('data', (chunk: Buffer) => (cpu += chunk.toString()));
   return new Promise((resolve, reject) => {
     child.on('close', (code) => {
-      if (code === 0) resolve(Number(process.hrtime.bigint() - started) / 1e6);
+      const wallMs = Number(process.hrtime.bigint() - started) / 1e6;
+      if (code === 0) resolve({ wallMs, cpuMs: Number(cpu) / 1000 });
       else reject(new Error(`${label} exited ${code}: ${stderr}`));
     });
   });
 }
 
-async function timeRuns(label: string, args: string[]): Promise<void> {
-  const times: number[] = [];
-  for (let i = 0; i < runs; i += 1) times.push(await timeOnce(label, args));
-  times.sort((a, b) => a - b);
-  const median = times[Math.floor(times.length / 2)]!;
-  console.log(`${label.padEnd(34)} median ${median.toFixed(0).padStart(5)} ms   min ${times[0]!.toFixed(0).padStart(5)} ms   (${runs} runs)`);
+const median = (values: number[]): number => values.slice().sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+
+async function measure(label: string, args: string[]): Promise<void> {
+  const results: Run[] = [];
+  for (let i = 0; i < runs; i += 1) results.push(await runOnce(label, args));
+  const wall = results.map((run) => run.wallMs);
+  const cpu = results.map((run) => run.cpuMs);
+  console.log(
+    `${label.padEnd(30)} wall median ${median(wall).toFixed(0).padStart(5)} ms, min ${Math.min(...wall).toFixed(0).padStart(5)} ms;` +
+      `  cpu median ${median(cpu).toFixed(0).padStart(5)} ms  (${runs} runs)`,
+  );
 }
 
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vmstatedctl-bench-'));
 const fake = await startFakeDaemon(dir, (request, connection) => {
   if (request.cmd === 'status') connection.reply([vmStatus('web', { state: 'running', pid: 1 }), vmStatus('db')]);
   else connection.reply([]);
@@ -46,12 +66,13 @@ const bareClient = [
    s.once('data', (d) => { process.stdout.write(d); s.destroy(); });`,
 ];
 try {
-  console.log(`load average ${os.loadavg().map((load) => load.toFixed(2)).join(' ')}, ${os.cpus().length} CPUs`);
-  await timeRuns('node -e 0', ['-e', '0']);
-  await timeRuns('bare node client (status)', bareClient);
-  await timeRuns('vmstatedctl status', [CTL_BIN, '-s', fake.socketPath, 'status']);
-  await timeRuns('vmstatedctl --json status', [CTL_BIN, '--json', '-s', fake.socketPath, 'status']);
-  await timeRuns('vmstatedctl status --help', [CTL_BIN, 'status', '--help']);
+  const manifest = fs.existsSync(path.join(path.dirname(CTL_BIN), '..', 'oclif.manifest.json'));
+  console.log(`load average ${os.loadavg().map((load) => load.toFixed(2)).join(' ')}, ${os.cpus().length} CPUs, oclif manifest: ${manifest ? 'yes' : 'no'}`);
+  await measure('node -e 0', ['-e', '0']);
+  await measure('bare node client (status)', bareClient);
+  await measure('vmstatedctl status', [CTL_BIN, '-s', fake.socketPath, 'status']);
+  await measure('vmstatedctl --json status', [CTL_BIN, '--json', '-s', fake.socketPath, 'status']);
+  await measure('vmstatedctl status --help', [CTL_BIN, 'status', '--help']);
 } finally {
   await fake.close();
   fs.rmSync(dir, { recursive: true, force: true });
