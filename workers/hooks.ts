@@ -70,6 +70,7 @@ export function runHook(run: HookRun): Promise<HookResult> {
     });
     let timedOut = false;
     let settled = false;
+    let graceTimer: NodeJS.Timeout | null = null;
     const killGroup = (signal: NodeJS.Signals): void => {
       if (child.pid === undefined) return;
       try {
@@ -87,7 +88,6 @@ export function runHook(run: HookRun): Promise<HookResult> {
         killGroup('SIGKILL');
       }, HOOK_KILL_GRACE_MS);
     }, run.timeoutMs);
-    let graceTimer: NodeJS.Timeout | null = null;
 
     if (child.stdout) run.log.follow(child.stdout, `${source}/stdout`);
     if (child.stderr) run.log.follow(child.stderr, `${source}/stderr`);
