@@ -7,6 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { moveGlobalOptionsAfterCommand } from './argv.js';
 import { EXIT } from './exit-codes.js';
+import { exitAfterFlush } from './stream.js';
 
 interface OclifErrorShape {
   message: string;
@@ -27,17 +28,6 @@ export function describeTopLevelError(error: unknown): { exit: number; message: 
     return { exit: shaped.oclif.exit, message: `vmstatedctl: ${text}${hint}` };
   }
   return { exit: EXIT.FAILED, message: `vmstatedctl: internal error: ${shaped.stack ?? shaped.message}` };
-}
-
-/** Ends the process once stdout and stderr have been handed to the OS (pipes are async on FreeBSD). */
-function exitAfterFlush(code: number): void {
-  let pending = 2;
-  const done = (): void => {
-    pending -= 1;
-    if (pending === 0) process.exit(code);
-  };
-  process.stdout.write('', done);
-  process.stderr.write('', done);
 }
 
 /** The package root (dist/src/cli/main.js is three levels below it). */

@@ -27,3 +27,14 @@ export function onInterrupt(stop: () => void): () => void {
 export function printLine(line: string): void {
   process.stdout.write(line + '\n');
 }
+
+/** Ends the process once stdout and stderr were handed to the OS (pipes are asynchronous on FreeBSD). */
+export function exitAfterFlush(code: number): void {
+  let pending = 2;
+  const done = (): void => {
+    pending -= 1;
+    if (pending === 0) process.exit(code);
+  };
+  process.stdout.write('', done);
+  process.stderr.write('', done);
+}

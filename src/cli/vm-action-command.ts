@@ -2,12 +2,13 @@
 import { Flags } from '@oclif/core';
 import { ControlCommand, failure } from './base-command.js';
 import { EXIT } from './exit-codes.js';
+import { exitAfterFlush, onInterrupt } from './stream.js';
 import type { VmAction } from './vm-action.js';
 
+/** The shell's status for a command ended by SIGINT (128 + 2). */
+const INTERRUPTED_EXIT = 130;
+
 export abstract class VmActionCommand extends ControlCommand {
-
-  
-
   static waitFlags = {
     wait: Flags.boolean({
       summary: 'Wait for the outcome (the default); --no-wait returns once vmstated accepted the request.',
@@ -33,10 +34,19 @@ export abstract class VmActionCommand extends ControlCommand {
       const { ProgressDisplay } = await import('./progress.js');
       const progress = new ProgressDisplay(new Set(vms));
       display = progress;
-      followEvents(await this.connect(flags.socket), (event) => progress.onEvent(event));
+      followEvents(await this.connect(flags.socket), vms, (event) => progress.onEvent(event));
     }
 
-    const outcomes = await runVmAction(connection, this.action, vms, wait).finally(() => display?.stop());
+    // Ctrl-C stops the waiting, not the action: say so, so nobody thinks the VMs were left alone.
+    const release = onInterrupt(() => {
+      display?.stop();
+      process.stderr.write(`\nvmstatedctl: interrupted; vmstated carries on with: ${this.action} ${vms.join(' ')}\n`);
+      exitAfterFlush(INTERRUPTED_EXIT);
+    });
+    const outcomes = await runVmAction(connection, this.action, vms, wait).finally(() => {
+      release();
+      display?.stop();
+    });
     if (flags.json) this.printJson(outcomes);
     for (const outcome of outcomes) {
       if (!outcome.ok) this.reportVmError(outcome.vm, outcome.error ?? `${this.action} failed`);

@@ -75,9 +75,13 @@ export function successLine(action: VmAction, outcome: ActionOutcome, waited: bo
   return `${outcome.vm}: ${outcome.state ?? 'done'}`;
 }
 
-/** Subscribes to events on a second connection; errors only cost the live display. */
-export function followEvents(connection: DaemonConnection, onEvent: (event: VmEvent) => void): void {
-  connection.events(onEvent).catch((error: unknown) => {
-    process.stderr.write(`vmstatedctl: no live progress: ${errorMessage(error)}\n`);
+/**
+ * Subscribes to events on a second connection (filtered by the daemon when there is one VM).
+ * Errors only cost the live display; a refusal (no such VM) is reported by the action itself.
+ */
+export function followEvents(connection: DaemonConnection, vms: readonly string[], onEvent: (event: VmEvent) => void): void {
+  const args = vms.length === 1 ? { vm: vms[0] } : {};
+  connection.events(onEvent, args).catch((error: unknown) => {
+    if (!isControlError(error)) process.stderr.write(`vmstatedctl: no live progress: ${errorMessage(error)}\n`);
   });
 }

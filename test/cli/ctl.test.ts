@@ -172,6 +172,21 @@ test('a VM that ends failed counts as a failure even when the reply is ok', asyn
   assert.equal(result.stderr, 'vmstatedctl: web: restart window exceeded (4 in 30s)\n');
 });
 
+test('Ctrl-C while waiting says that vmstated carries on, and exits 130', async (t) => {
+  const fake = await daemon(t, () => {}); // never answers: the start takes long
+  const result = await runCtl(['-s', fake.socketPath, 'start', 'web', 'db'], {
+    onSpawn(child) {
+      // If the request never comes, kill the client anyway: the assertions below then fail.
+      void fake.waitForRequest('start').then(
+        () => child.kill('SIGINT'),
+        () => child.kill('SIGKILL'),
+      );
+    },
+  });
+  assert.equal(result.code, 130);
+  assert.equal(result.stderr, '\nvmstatedctl: interrupted; vmstated carries on with: start web db\n');
+});
+
 test('--no-wait sends wait:false and reports the request as made', async (t) => {
   const fake = await daemon(t, (request, connection) => connection.reply(vmStatus(String(request.args?.vm), { state: 'start_network' })));
   const result = await runCtl(['-s', fake.socketPath, 'start', '--no-wait', 'web', 'db']);

@@ -83,7 +83,7 @@ export async function startFakeDaemon(dir: string, handler: Handler): Promise<Fa
     socketPath,
     requests,
     connectionCount: () => connections,
-    waitForRequest(cmd, timeoutMs = 5000) {
+    waitForRequest(cmd, timeoutMs = 30_000) {
       const seen = requests.find((request) => request.cmd === cmd);
       if (seen) return Promise.resolve(seen);
       return new Promise((resolve, reject) => {
@@ -124,7 +124,7 @@ export function runCtl(args: readonly string[], options: CtlOptions = {}): Promi
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-  const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 15_000);
+  const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 30_000);
   return new Promise((resolve) => {
     child.on('close', (code, signal) => {
       clearTimeout(timer);
