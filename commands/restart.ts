@@ -8,6 +8,7 @@ export default class Restart extends VmActionCommand {
     'Stops bhyve as stop does (without running stop_storage/stop_network), relaunches it and goes ' +
       'through restarting and restarted back to running. Such restarts do not count in the restart window. ' +
       'Exits 1 if any VM failed.',
+    'Ctrl-C only stops the waiting (exit 130): vmstated carries on with the request.',
   );
   static override examples = [
     '<%= config.bin %> restart web',

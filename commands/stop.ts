@@ -8,6 +8,7 @@ export default class Stop extends VmActionCommand {
     'Asks each guest to power off (ACPI, SIGTERM to bhyve); after the VM\'s stoptimeout the power-off is ' +
       'forced, then bhyve is killed. On a terminal the time left before the force is shown. Then ' +
       'stop_storage and stop_network run. Exits 1 if any VM failed to stop cleanly.',
+    'Ctrl-C only stops the waiting (exit 130): vmstated carries on with the request.',
   );
   static override examples = [
     '<%= config.bin %> stop web',
