@@ -50,6 +50,7 @@ function notes(vms: readonly VmStatus[]): string[] {
 
 export function renderStatus(vms: readonly VmStatus[], problems: readonly ConfigProblem[], nowMs = Date.now()): string {
   const sections = [formatTable(STATUS_HEADERS, vms.map((vm) => statusRow(vm, nowMs)))];
+  if (vms.length === 0) sections.push('No VMs: none is configured, or none that you may see.');
   const vmNotes = notes(vms);
   if (vmNotes.length > 0) sections.push(vmNotes.join('\n'));
   if (problems.length > 0) {

@@ -7,6 +7,7 @@ import { Config } from '@oclif/core';
 import { EXIT_STATUS_HELP } from '../../src/cli/exit-codes.js';
 import { ProgressDisplay, describeEvent } from '../../src/cli/progress.js';
 import { interpretResult } from '../../src/cli/vm-action.js';
+import { renderStatus } from '../../src/cli/status-view.js';
 import { vmStatus } from './fake-daemon.js';
 
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
@@ -81,4 +82,11 @@ test('action outcomes: command outcomes, bare status, and a VM left failed', () 
   assert.deepEqual(interpretResult('web', 'failreset', vmStatus('web', { state: 'stopped' })),
     { vm: 'web', ok: true, state: 'stopped', error: null });
   assert.deepEqual(interpretResult('web', 'start', null), { vm: 'web', ok: true, state: null, error: null });
+});
+
+test('status without any VM says so below the header', () => {
+  assert.equal(
+    renderStatus([], []),
+    'NAME  STATE  PID  UPTIME  RESTARTS  OWNER  DESCRIPTION\n\nNo VMs: none is configured, or none that you may see.\n',
+  );
 });
