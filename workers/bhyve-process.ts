@@ -11,6 +11,14 @@ import type { VmLog } from './vm-log.js';
 
 const ADOPTED_POLL_MS = 250;
 
+/**
+ * bhyve's console and diagnostics go to pipes the worker reads. If the worker dies, a write to
+ * such a pipe would kill bhyve with SIGPIPE and lose the VM; with SIGPIPE ignored (an ignored
+ * signal survives exec, and libuv resets every handler in the child) the write fails with EPIPE
+ * and the guest runs on until the next worker adopts it. `exec` keeps bhyve's pid the shell's.
+ */
+const IGNORE_SIGPIPE_THEN_EXEC = 'trap "" PIPE; exec "$0" "$@"';
+
 export interface BhyveProcess {
   pid: number;
   argv: string[];
@@ -27,7 +35,12 @@ export interface BhyveProcess {
 export function launchBhyve(bhyve: string, generatedFile: string, name: string, log: VmLog): Promise<BhyveProcess> {
   const argv = [bhyve, '-k', generatedFile, name];
   return new Promise((resolve, reject) => {
-    const child = spawn(bhyve, argv.slice(1), {
+    const unusable = unlaunchable(bhyve);
+    if (unusable) {
+      reject(new Error(`cannot launch ${bhyve}: ${unusable}`));
+      return;
+    }
+    const child = spawn('/bin/sh', ['-c', IGNORE_SIGPIPE_THEN_EXEC, ...argv], {
       // its own session: a signal meant for the worker's group does not reach the guest,
       // and bhyve outlives a worker crash (the next worker adopts it)
       detached: true,
@@ -59,6 +72,16 @@ export function launchBhyve(bhyve: string, generatedFile: string, name: string, 
       });
     });
   });
+}
+
+/** Why `path` cannot be executed, or null when it can (checked here: the shell would only exit 127). */
+function unlaunchable(path: string): string | null {
+  try {
+    fs.accessSync(path, fs.constants.X_OK);
+    return fs.statSync(path).isFile() ? null : 'not a file';
+  } catch (error) {
+    return (error as Error).message;
+  }
 }
 
 /** Watch a bhyve we did not start (`process.kill(pid, 0)` polls); its exit status is unknown. */

@@ -56,6 +56,26 @@ test('adoptPid: a bhyve handed over is watched; its exit is a crash with unknown
   assert.equal((await api.status()).restarts, 2);
 });
 
+test('a worker killed by SIGKILL does not take its VM along: bhyve writing to the dead pipe runs on', async (t) => {
+  const vm = new VmFixture(t);
+  // A guest console that never stops printing: without SIGPIPE ignored it would die at the next line.
+  const chatty = vm.script('chatty-bhyve', `#!/bin/sh
+echo "$$" >> "${vm.root}/bhyve.pids"
+while :; do echo "console tick"; echo beat >> "${vm.root}/beats"; sleep 0.05; done
+`);
+  const api = await vm.spawn({ bhyve: chatty });
+  const { status } = await api.start();
+  assert.equal(status.state, 'running');
+  const bhyvePid = status.pid as number;
+  const beats = (): number => (fs.existsSync(`${vm.root}/beats`) ? fs.readFileSync(`${vm.root}/beats`, 'utf8').length : 0);
+
+  process.kill(vm.workerPid as number, 'SIGKILL');
+  await until(() => !isAlive(vm.workerPid as number), 5_000, 'the worker to die');
+  const beatsAtDeath = beats();
+  await until(() => beats() >= beatsAtDeath + 10 * 'beat\n'.length, 10_000, 'bhyve to write ten more console lines');
+  assert.ok(isAlive(bhyvePid), 'bhyve is still running after writing to a pipe nobody reads');
+});
+
 test('SIGTERM to a worker stops its VM (reason shutdown), then it exits and removes its files', async (t) => {
   const vm = new VmFixture(t, { hooks: { stop_network: recordingHook() } });
   const api = await vm.spawn();
