@@ -102,6 +102,10 @@ export async function reattachRecord(registry: Registry, file: string, record: W
       } else {
         // It accepts but does not answer: it cannot supervise; take its bhyve over instead.
         log.error({ vm: record.vm, workerPid: record.workerPid, err }, 'worker does not answer; killing it');
+        if (entry !== undefined && entry.worker?.link === link) {
+          entry.worker.detach(); // taken back on purpose: not a "lost" worker to recover twice
+          entry.worker = null;
+        }
         link.close();
         try {
           process.kill(record.workerPid, 'SIGKILL');
