@@ -9,8 +9,9 @@ function isObject(value: unknown): value is Record<string, unknown> {
 export default class Reload extends ControlCommand {
   static override summary = 'Make vmstated re-read the VM configs (like SIGHUP).';
   static override description = describe(
-    'vmstated re-reads every VM config: new VMs appear, and a changed config applies at once to a ' +
-      'stopped VM and at the next start to a running one (status marks it). The problems found are printed (file:line:column); the exit status is 1 ' +
+    'vmstated re-reads every VM config: new VMs appear (autostart ones start), removed VMs are stopped and ' +
+      'dropped, and a changed config applies at once to a stopped VM and at the next start to a running one ' +
+      '(status marks it); a broken config leaves the VM on its last good one. The problems found are printed (file:line:column); the exit status is 1 ' +
       'when any of them is an error (that VM config was rejected), as with vmstated -n. Only root may reload.',
   );
   static override examples = ['<%= config.bin %> reload', '<%= config.bin %> --json reload'];
