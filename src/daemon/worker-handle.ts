@@ -105,8 +105,9 @@ export class WorkerHandle {
         continue;
       }
       this.seq = batch.seq;
-      if (batch.events.length === 0) continue;
-      this.listener.onEvents(this, batch.events);
+      // An empty poll still refreshes the status: a change without an event (the VM log became
+      // unwritable, or writable again) must reach `status` too.
+      if (batch.events.length > 0) this.listener.onEvents(this, batch.events);
       try {
         await this.refreshStatus();
       } catch {
