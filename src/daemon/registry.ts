@@ -9,6 +9,8 @@ import type { CommandOutcome, WorkerSpec } from '../../workers/api.js';
 import type { Logger } from './logger.js';
 import { startTiers, tierDelayMs } from './order.js';
 import { recoverLostWorker } from './reattach.js';
+import { RestingStateStore } from './resting-state.js';
+import type { RestingRecord } from './resting-state.js';
 import { withTimeout } from './timeout.js';
 import { AT_REST, VmEntry, restingStatus } from './vm-entry.js';
 import { WorkerHandle } from './worker-handle.js';
@@ -45,20 +47,45 @@ export class Registry implements WorkerListener {
   readonly bus = new EventEmitter();
   private stopping = false;
   readonly log: Logger;
+  /** The saved state of VMs at rest, so that a restart keeps a failed VM failed. */
+  private readonly restingState: RestingStateStore;
 
   constructor(readonly options: RegistryOptions) {
     this.log = options.log;
     this.bus.setMaxListeners(0);
+    this.restingState = new RestingStateStore(options.rundir, options.log);
   }
 
   get shuttingDown(): boolean {
     return this.stopping;
   }
 
-  /** Adds records for a freshly loaded config set (the initial load). */
+  /**
+   * Adds records for a freshly loaded config set (the initial load), with what the previous
+   * registry saved about VMs at rest; saved VMs that are no longer configured are dropped.
+   */
   addConfigs(vms: readonly VmConfig[], problems: ConfigProblem[]): void {
-    for (const config of vms) this.entries.set(config.name, new VmEntry(config));
+    const saved = this.restingState.load();
+    for (const config of vms) {
+      const record = saved.get(config.name);
+      const entry = new VmEntry(config, record === undefined ? undefined : restingStatus(config, { ...restingStatus(config), ...record }));
+      this.entries.set(config.name, entry);
+      if (record?.state === 'failed') {
+        this.log.warn({ vm: config.name, failureReason: record.failureReason, since: record.since }, `${config.name}: still failed (saved state); run failreset to start it again`);
+      }
+    }
     this.problems = problems;
+    this.saveRestingState();
+  }
+
+  /** Saves what matters about every VM at rest (the write is atomic and follows in the background). */
+  saveRestingState(): void {
+    const vms: Record<string, RestingRecord> = {};
+    for (const entry of this.entries.values()) {
+      const { state, failureReason, lastExit, since, restarts } = entry.status;
+      if (state === 'stopped' || state === 'failed') vms[entry.name] = { state, failureReason, lastExit, since, restarts };
+    }
+    this.restingState.save(vms);
   }
 
   get(name: string): VmEntry | undefined {
@@ -80,6 +107,7 @@ export class Registry implements WorkerListener {
       const { vm, state, previous, reason, failureReason } = event;
       this.log[state === 'failed' ? 'error' : 'info']({ vm, previous, reason, ...(failureReason ? { failureReason } : {}) }, `${vm}: ${state}`);
     }
+    if (event.type === 'state' || event.type === 'vm-added' || event.type === 'vm-removed') this.saveRestingState();
     this.bus.emit('event', event);
   }
 
@@ -218,6 +246,7 @@ export class Registry implements WorkerListener {
     if (!(await worker.release())) return;
     if (entry.worker === worker) entry.worker = null;
     entry.status = { ...entry.status, pid: null, workerPid: null };
+    this.saveRestingState();
     this.log.debug({ vm: entry.name, workerPid: worker.pid }, 'worker released');
   }
 
@@ -268,6 +297,7 @@ export class Registry implements WorkerListener {
       this.setResting(entry, 'failed', `its worker (pid ${workerPid}) exited unexpectedly`, 'failure');
     } else {
       entry.status = { ...entry.status, pid: null, workerPid: null };
+      this.saveRestingState();
     }
   }
 
@@ -281,6 +311,7 @@ export class Registry implements WorkerListener {
       this.log.error({ vm: entry.name, bhyvePid, err }, 'cannot adopt bhyve');
       entry.setRestingState('failed', `bhyve pid ${bhyvePid} runs without a worker and could not be adopted: ${(err as Error).message}`);
       entry.status = { ...entry.status, pid: bhyvePid };
+      this.saveRestingState();
     }
   }
 
@@ -315,6 +346,7 @@ export class Registry implements WorkerListener {
     this.stopping = true;
     if (keepVms) {
       for (const entry of this.entries.values()) entry.worker?.detach();
+      await this.restingState.flush();
       return;
     }
     for (const tier of startTiers([...this.entries.values()]).reverse()) {
@@ -332,6 +364,7 @@ export class Registry implements WorkerListener {
       );
     }
     for (const entry of this.entries.values()) entry.worker?.detach();
+    await this.restingState.flush();
   }
 
   /** A new record, e.g. from a reload; it needs no worker until it starts. */
