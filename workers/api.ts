@@ -31,6 +31,8 @@ export interface WorkerRecord {
   bhyvePid: number | null;
   socket: string;
   startedAt: string;
+  /** Epoch ms of the automatic restarts in the window, as of the last bhyve launch. */
+  restartHistory?: number[];
 }
 
 /**

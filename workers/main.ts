@@ -27,9 +27,13 @@ async function main(): Promise<void> {
   const startedAt = new Date().toISOString();
   let server: Server | null = null;
   let exiting = false;
+  // The lifecycle's own history once it exists (an adopted bhyve is recorded while it is built).
+  let restartHistory = (): number[] => spec.restartHistory ?? [];
 
+  // Written at every bhyve launch, so it carries the restart just counted: a worker that adopts
+  // this bhyve after a crash keeps counting the same window.
   const writeRecord = (bhyvePid: number | null): void => {
-    const record: WorkerRecord = { vm: spec.vm.name, workerPid: process.pid, bhyvePid, socket: files.socket, startedAt };
+    const record: WorkerRecord = { vm: spec.vm.name, workerPid: process.pid, bhyvePid, socket: files.socket, startedAt, restartHistory: restartHistory() };
     const temporary = `${files.record}.${process.pid}.tmp`;
     try {
       fs.writeFileSync(temporary, JSON.stringify(record) + '\n', { mode: 0o600 });
@@ -54,6 +58,7 @@ async function main(): Promise<void> {
     onBhyvePid: (pid) => writeRecord(pid),
     onRelease: () => exit(0),
   });
+  restartHistory = () => lifecycle.restartHistory();
 
   // Only the WorkerApi methods are reachable over the socket.
   const api: WorkerApi = {

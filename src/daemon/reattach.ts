@@ -21,7 +21,8 @@ function readRecord(file: string): WorkerRecord | null {
   try {
     const record = JSON.parse(fs.readFileSync(file, 'utf8')) as Partial<WorkerRecord>;
     if (typeof record.vm !== 'string' || typeof record.workerPid !== 'number' || typeof record.socket !== 'string') return null;
-    return { vm: record.vm, workerPid: record.workerPid, bhyvePid: record.bhyvePid ?? null, socket: record.socket, startedAt: record.startedAt ?? '' };
+    const history = Array.isArray(record.restartHistory) ? record.restartHistory.filter((time): time is number => Number.isFinite(time)) : [];
+    return { vm: record.vm, workerPid: record.workerPid, bhyvePid: record.bhyvePid ?? null, socket: record.socket, startedAt: record.startedAt ?? '', restartHistory: history };
   } catch {
     return null;
   }
@@ -125,7 +126,7 @@ export async function reattachRecord(registry: Registry, file: string, record: W
     log.error({ vm: record.vm, bhyvePid }, 'bhyve of an unconfigured VM runs without a worker; left alone, stop it by hand');
     return 'gone';
   }
-  await registry.adoptBhyve(entry, bhyvePid);
+  await registry.adoptBhyve(entry, bhyvePid, record.restartHistory ?? []);
   return 'adopted';
 }
 

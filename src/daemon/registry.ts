@@ -301,12 +301,15 @@ export class Registry implements WorkerListener {
     }
   }
 
-  /** A bhyve whose worker died: a new worker watches it (never a second bhyve for one VM). */
-  async adoptBhyve(entry: VmEntry, bhyvePid: number): Promise<void> {
+  /**
+   * A bhyve whose worker died: a new worker watches it (never a second bhyve for one VM), and
+   * keeps counting the restart window from the dead worker's history (from its record).
+   */
+  async adoptBhyve(entry: VmEntry, bhyvePid: number, restartHistory: number[] = []): Promise<void> {
     try {
-      const { pid, link } = await launchWorker(this.specFor(entry.config, { adoptPid: bhyvePid }));
+      const { pid, link } = await launchWorker(this.specFor(entry.config, { adoptPid: bhyvePid, restartHistory }));
       await this.adoptLink(entry, pid, link, false);
-      this.log.warn({ vm: entry.name, bhyvePid, workerPid: pid }, 'adopted a bhyve whose worker had died');
+      this.log.warn({ vm: entry.name, bhyvePid, workerPid: pid, restarts: restartHistory.length }, 'adopted a bhyve whose worker had died');
     } catch (err) {
       this.log.error({ vm: entry.name, bhyvePid, err }, 'cannot adopt bhyve');
       entry.setRestingState('failed', `bhyve pid ${bhyvePid} runs without a worker and could not be adopted: ${(err as Error).message}`);
