@@ -55,6 +55,9 @@ function configureVms(env: VmstatedEnv, si: StandIns): { scripts: string } {
   env.writeVm('stubborn', { stoptimeout: '500ms', scriptpath: scripts }, { hooks: { start_network: 'echo wrong-dir >> "$VMSTATED_CONFIGDIR/ran"' } });
   si.setMode('stubborn', 'ignore-term');
 
+  env.writeVm('deaf', { stoptimeout: '300ms' }, { hooks: si.allHooks() });
+  si.setMode('deaf', 'deaf');
+
   env.writeVm('loop', { maxrestart: 2, maxrestarttime: 30 }, { hooks: si.allHooks() });
   si.setMode('loop', 'exit 0');
 
@@ -276,7 +279,23 @@ test('VM lifecycle through vmstated and vmstatedctl, with stand-in bhyve and bhy
     assert.ok(log.some((line) => /start_storage.*exit 1\b/.test(line)), 'the hook result is in the log');
   });
 
-  await Promise.all([alpha, stubborn, loop, badstorage]);
+  const deaf = t.test('deaf: a guest ignoring SIGTERM and the forced power-off is killed 5 s later', async () => {
+    const vm = 'deaf';
+    await ctlOk(env, 'start', vm);
+    await expectSequence(si, vm, 0, ['start_network', 'start_storage', 'destroy', 'launch', 'running'], 'start');
+    const pid = si.launchPids(vm)[0]!;
+    const mark = si.calls(vm).length;
+    const ms = await ctlOk(env, 'stop', vm);
+    await expectSequence(si, vm, mark, ['stopping', 'sigterm-ignored', 'force-poweroff', 'ignored-command', 'destroy', 'stop_storage', 'stop_network', 'stopped'], 'stop escalated to SIGKILL');
+    assert.ok(ms >= 5_300, `SIGKILL came stoptimeout + 5 s after SIGTERM (stop took ${ms} ms)`);
+    const status = await ctlStatus(env, vm);
+    assert.equal(status.state, 'stopped');
+    assert.equal(status.lastExit?.signal, 'SIGKILL');
+    assertGone([pid], 'killed');
+    assert.equal(si.instanceExists(vm), false);
+  });
+
+  await Promise.all([alpha, stubborn, deaf, loop, badstorage]);
 
   await t.test('SIGTERM to the daemon stops running VMs with reason shutdown and exits', async () => {
     const vm = 'alpha';

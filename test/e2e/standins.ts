@@ -9,6 +9,7 @@
  * then follows `<dir>/ctl/NAME.mode` (read at launch):
  *   (absent)        runs; SIGTERM = ACPI power button: records it, exits 1 after 0.1 s
  *   ignore-term     runs; records SIGTERM and carries on
+ *   deaf            as ignore-term, and ignores the commands below too (only SIGKILL ends it)
  *   exit CODE       exits CODE at once (a guest that reboots at once with `exit 0`)
  * and the one-shot command `<dir>/ctl/NAME.now` (`exit CODE` or `signal SIG`), polled every 50 ms.
  * bhyvectl `--vm=NAME --destroy | --force-poweroff | --force-reset`: records the call; "could not be
@@ -47,7 +48,7 @@ case $mode in exit*) act $mode ;; esac
 while :; do
   if [ -n "$term" ]; then
     term=
-    if [ "$mode" = ignore-term ]; then
+    if [ "$mode" = ignore-term ] || [ "$mode" = deaf ]; then
       echo bhyve-sigterm-ignored >> "$D/calls/$name.log"
     else
       echo bhyve-sigterm >> "$D/calls/$name.log"
@@ -59,7 +60,7 @@ while :; do
   if [ -f "$D/ctl/$name.now" ]; then
     now=$(cat "$D/ctl/$name.now")
     rm -f "$D/ctl/$name.now"
-    act $now
+    if [ "$mode" = deaf ]; then echo bhyve-ignored-command >> "$D/calls/$name.log"; else act $now; fi
   fi
   sleep 0.05
 done
@@ -117,7 +118,7 @@ export interface StandIns {
   calls(vm: string): string[];
   /**
    * The calls as tokens: a hook's state, `launch`, `destroy`, `force-poweroff`, `force-reset`,
-   * `sigterm`, `sigterm-ignored`; consecutive destroys count as one; a launch goes before the hooks
+   * `sigterm`, `sigterm-ignored`, `ignored-command`; consecutive destroys count as one; a launch goes before the hooks
    * recorded between the daemon's spawn and bhyve's own record. `from`: skip that many calls.
    */
   tokens(vm: string, from?: number): string[];
