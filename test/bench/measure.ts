@@ -10,14 +10,24 @@ export function percentile(values: readonly number[], p: number): number {
   return sorted[rank]!;
 }
 
-/** Proportional set size of a process in KiB (Linux /proc/<pid>/smaps_rollup), or null. */
-export function pssKiB(pid: number): number | null {
+/** A field of /proc/<pid>/smaps_rollup in KiB (Linux), or null. */
+function smapsKiB(pid: number, field: RegExp): number | null {
   try {
-    const match = /^Pss:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
+    const match = field.exec(fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
     return match ? Number(match[1]) : null;
   } catch {
     return null;
   }
+}
+
+/** Proportional set size of a process in KiB, or null where /proc has no smaps_rollup (FreeBSD). */
+export function pssKiB(pid: number): number | null {
+  return smapsKiB(pid, /^Pss:\s+(\d+) kB/m);
+}
+
+/** Memory only this process uses (private dirty: what it costs beyond the shared node binary), in KiB. */
+export function privateDirtyKiB(pid: number): number | null {
+  return smapsKiB(pid, /^Private_Dirty:\s+(\d+) kB/m);
 }
 
 /** Wall times in ms of `runs` sequential runs of a command that must exit 0. */

@@ -18,7 +18,7 @@ import { ControlClient } from '../../src/protocol/client.js';
 import type { VmStatus } from '../../src/protocol/types.js';
 import { VMSTATEDCTL_BIN } from '../helpers/paths.js';
 import { createVmstatedEnv, processesMentioning, waitFor } from '../helpers/vmstated-env.js';
-import { percentile, pssKiB, wallTimes } from './measure.js';
+import { percentile, privateDirtyKiB, pssKiB, wallTimes } from './measure.js';
 
 function option(name: string, fallback: number): number {
   const index = process.argv.indexOf(`--${name}`);
@@ -138,6 +138,8 @@ async function main(): Promise<void> {
     const workersKiB = (workerPss as number[]).reduce((a, b) => a + b, 0);
     record('registryPssMB', 'registry PSS', registryPss / 1024, 'MB');
     record('workerPssMB', `worker PSS, mean of ${workerPids.length}`, workersKiB / workerPids.length / 1024, 'MB');
+    const privateKiB = workerPids.map(privateDirtyKiB).reduce<number>((sum, kib) => sum + (kib ?? 0), 0);
+    record('workerPrivateMB', '  of it private dirty (mean)', privateKiB / workerPids.length / 1024, 'MB');
     record('pssPerVmMB', 'supervisor PSS per running VM', (registryPss + workersKiB) / vmCount / 1024, 'MB', '<= 8 (aim 5)');
   } else {
     record('pssPerVmMB', 'supervisor PSS per running VM (no smaps_rollup)', null, 'MB', '<= 8 (aim 5)');
