@@ -6,10 +6,13 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { WorkerRecord } from '../../workers/api.js';
+import type { WorkerRecord, WorkerSpec } from '../../workers/api.js';
+import { workerFiles } from '../../workers/worker-files.js';
+import type { VmConfig } from '../config/types.js';
+import type { VmStatus } from '../protocol/types.js';
 import { isProcessAlive } from './pidfile.js';
 import type { Registry } from './registry.js';
-import { configFromStatus } from './vm-entry.js';
+import { AT_REST, CONFIG_REMOVED_NOTE, bareConfig, configFromStatus } from './vm-entry.js';
 import type { VmEntry } from './vm-entry.js';
 import { withTimeout } from './timeout.js';
 import { connectToWorker } from './worker-link.js';
@@ -83,14 +86,16 @@ export async function reattachRecord(registry: Registry, file: string, record: W
         return 'attached';
       }
       if (entry === undefined) {
-        // Its config was removed while we were away: stop it, as a reload would.
-        log.warn({ vm: record.vm, workerPid: record.workerPid }, 'a worker runs a VM that is no longer configured; stopping it');
-        const config = (await withTimeout(link.api.status(), 5000, 'status')).configFile;
-        await link.api.stop('stop');
-        await withTimeout(link.api.release(), 5000, 'release');
-        link.close();
-        log.info({ vm: record.vm, configFile: config }, 'stopped an unconfigured VM');
-        return 'gone';
+        const status = await withTimeout(link.api.status(), 5000, 'status');
+        // Its config was removed while we were away; if it is not running, let the worker go.
+        if (AT_REST.has(status.state) && status.pid === null && (await withTimeout(link.api.release(), 5000, 'release'))) {
+          link.close();
+          log.info({ vm: record.vm, configFile: status.configFile, state: status.state }, 'released the worker of a VM that is no longer configured');
+          return 'gone';
+        }
+        const kept = keepWithoutConfig(registry, record.vm, status);
+        await registry.adoptLink(kept, record.workerPid, link, true);
+        return 'attached';
       }
       await registry.adoptLink(entry, record.workerPid, link, true);
       await withTimeout(link.api.updateConfig(entry.config), 5000, 'updateConfig');
@@ -122,12 +127,60 @@ export async function reattachRecord(registry: Registry, file: string, record: W
     log.info({ vm: record.vm, workerPid: record.workerPid }, 'removed a stale worker record');
     return 'gone';
   }
+  const history = record.restartHistory ?? [];
   if (entry === undefined) {
-    log.error({ vm: record.vm, bhyvePid }, 'bhyve of an unconfigured VM runs without a worker; left alone, stop it by hand');
-    return 'gone';
+    // Never an orphan: a worker adopts it under a stand-in config, with the config it ran with.
+    const spec = specConfig(registry, record.vm);
+    const kept = registry.brokenNames.has(record.vm) ? keepBroken(registry, record.vm, spec) : keepWithoutConfig(registry, record.vm, null, spec);
+    await registry.adoptBhyve(kept, bhyvePid, history, spec ?? kept.config);
+    return 'adopted';
   }
-  await registry.adoptBhyve(entry, bhyvePid, record.restartHistory ?? []);
+  await registry.adoptBhyve(entry, bhyvePid, history);
   return 'adopted';
+}
+
+/** The config a worker was started with (`<vm>.spec.json`, left behind when it was killed), or null. */
+function specConfig(registry: Registry, vm: string): VmConfig | null {
+  const file = workerFiles(registry.options.rundir, vm).spec;
+  try {
+    const spec = JSON.parse(fs.readFileSync(file, 'utf8')) as Partial<WorkerSpec>;
+    const config = spec.vm;
+    if (config?.name !== vm || typeof config.file !== 'string' || typeof config.configfile !== 'string' || typeof config.stoptimeout !== 'number') return null;
+    return config;
+  } catch {
+    return null;
+  }
+}
+
+/** Where a VM's config would be, when nothing recorded it. */
+function guessedConfigFile(registry: Registry, vm: string): string {
+  return path.join(registry.options.configdir, vm, 'config');
+}
+
+/**
+ * A running VM whose config was removed while the registry was away: kept, visible in status
+ * and stoppable, until it stops (then dropped). An admin who removed a config by mistake must
+ * not lose the running guest; one who meant it stops it (or it stops at shutdown).
+ */
+function keepWithoutConfig(registry: Registry, vm: string, status: VmStatus | null, spec = specConfig(registry, vm)): VmEntry {
+  const base = spec ?? (status !== null ? configFromStatus(status) : bareConfig(vm, guessedConfigFile(registry, vm)));
+  // The note makes status say why, and a reload that finds the config again sees a change.
+  const kept = registry.addEntry({ ...base, description: CONFIG_REMOVED_NOTE, autostart: false });
+  kept.keepWithoutConfig();
+  registry.log.warn(
+    { vm, configFile: base.file, workerPid: status?.workerPid ?? null, bhyvePid: status?.pid ?? null },
+    'a running VM is no longer configured; it is kept running until stopped (vmstatedctl stop)',
+  );
+  return kept;
+}
+
+/** A VM whose config has errors now and whose worker died: supervised as a reload would. */
+function keepBroken(registry: Registry, vm: string, spec: VmConfig | null): VmEntry {
+  const file = spec?.file ?? guessedConfigFile(registry, vm);
+  const kept = registry.addEntry(bareConfig(vm, file));
+  kept.configBroken = true;
+  registry.log.warn({ vm, file }, 'config has errors; the running VM is kept under a new worker');
+  return kept;
 }
 
 /**

@@ -177,7 +177,9 @@ export class Registry implements WorkerListener {
         throw new CommandError('INVALID_STATE', `VM "${name}" is ${entry.status.state}, not failed: nothing to reset`);
       }
       this.setResting(entry, 'stopped', null, 'restart');
-      return { ok: true, status: entry.status };
+      const status = entry.status;
+      this.dropIfUnconfigured(entry);
+      return { ok: true, status };
     });
   }
 
@@ -248,6 +250,15 @@ export class Registry implements WorkerListener {
     entry.status = { ...entry.status, pid: null, workerPid: null };
     this.saveRestingState();
     this.log.debug({ vm: entry.name, workerPid: worker.pid }, 'worker released');
+    this.dropIfUnconfigured(entry);
+  }
+
+  /** A VM kept running without a config is dropped once it has stopped (a failed one stays, to show why). */
+  private dropIfUnconfigured(entry: VmEntry): void {
+    if (!entry.configRemoved || entry.worker !== null || entry.status.state !== 'stopped' || this.entries.get(entry.name) !== entry) return;
+    this.entries.delete(entry.name);
+    this.log.info({ vm: entry.name }, 'a VM kept without a config has stopped; dropped');
+    this.emit({ type: 'vm-removed', vm: entry.name, time: new Date().toISOString() });
   }
 
   onEvents(handle: WorkerHandle, events: VmEvent[]): void {
@@ -298,16 +309,18 @@ export class Registry implements WorkerListener {
     } else {
       entry.status = { ...entry.status, pid: null, workerPid: null };
       this.saveRestingState();
+      this.dropIfUnconfigured(entry);
     }
   }
 
   /**
    * A bhyve whose worker died: a new worker watches it (never a second bhyve for one VM), and
    * keeps counting the restart window from the dead worker's history (from its record).
+   * `config` is what the new worker runs with (for a stand-in entry: the config bhyve ran with).
    */
-  async adoptBhyve(entry: VmEntry, bhyvePid: number, restartHistory: number[] = []): Promise<void> {
+  async adoptBhyve(entry: VmEntry, bhyvePid: number, restartHistory: number[] = [], config = entry.config): Promise<void> {
     try {
-      const { pid, link } = await launchWorker(this.specFor(entry.config, { adoptPid: bhyvePid, restartHistory }));
+      const { pid, link } = await launchWorker(this.specFor(config, { adoptPid: bhyvePid, restartHistory }));
       await this.adoptLink(entry, pid, link, false);
       this.log.warn({ vm: entry.name, bhyvePid, workerPid: pid, restarts: restartHistory.length }, 'adopted a bhyve whose worker had died');
     } catch (err) {

@@ -30,23 +30,31 @@ export function restingStatus(config: VmConfig, previous?: VmStatus): VmStatus {
   };
 }
 
+/** What `status` shows as the description of a VM kept running after its config was removed. */
+export const CONFIG_REMOVED_NOTE = 'config removed: kept running until stopped';
+
 /** A stand-in config for a running VM whose config file has errors (see VmEntry.configBroken). */
 export function configFromStatus(status: VmStatus): VmConfig {
-  const dir = path.dirname(status.configFile);
+  return bareConfig(status.name, status.configFile, status);
+}
+
+/** A config with defaults, for a VM of which only the name, file and (maybe) last status are known. */
+export function bareConfig(name: string, file: string, status?: VmStatus): VmConfig {
+  const dir = path.dirname(file);
   return {
-    name: status.name,
-    file: status.configFile,
+    name,
+    file,
     dir,
     configfile: '',
     scriptpath: dir,
-    ...(status.owner !== null ? { owner: status.owner } : {}),
-    ...(status.group !== null ? { group: status.group } : {}),
-    ...(status.description !== null ? { description: status.description } : {}),
-    ...(status.os !== null ? { os: status.os } : {}),
-    ...(status.osversion !== null ? { osversion: status.osversion } : {}),
+    ...(status?.owner != null ? { owner: status.owner } : {}),
+    ...(status?.group != null ? { group: status.group } : {}),
+    ...(status?.description != null ? { description: status.description } : {}),
+    ...(status?.os != null ? { os: status.os } : {}),
+    ...(status?.osversion != null ? { osversion: status.osversion } : {}),
     maxrestart: 3,
     maxrestarttime: 30,
-    autostart: status.autostart,
+    autostart: status?.autostart ?? false,
     startorder: 0,
     startdelay: 0,
     stoptimeout: 60,
@@ -56,22 +64,61 @@ export function configFromStatus(status: VmStatus): VmConfig {
 
 export class VmEntry {
   worker: WorkerHandle | null = null;
-  /** Set once a reload removed the VM from the configs: it is being stopped, then dropped. */
-  removing = false;
   /**
    * Set for a VM found running at start whose config has errors: its config here is a stand-in
    * made from the worker's status, good for supervising, not for starting it again.
    */
   configBroken = false;
+  private removalRequested = false;
+  /** See keepWithoutConfig(). */
+  private removedStandIn: VmConfig | null = null;
+  private currentStatus: VmStatus;
   private tail: Promise<unknown> = Promise.resolve();
 
   constructor(
     public config: VmConfig,
-    public status: VmStatus = restingStatus(config),
-  ) {}
+    status: VmStatus = restingStatus(config),
+  ) {
+    this.currentStatus = status;
+  }
 
   get name(): string {
     return this.config.name;
+  }
+
+  /** The last known status; a VM kept without a config says so in its description. */
+  get status(): VmStatus {
+    return this.configRemoved ? { ...this.currentStatus, description: CONFIG_REMOVED_NOTE } : this.currentStatus;
+  }
+
+  set status(status: VmStatus) {
+    this.currentStatus = status;
+  }
+
+  /**
+   * Set once a reload removed the VM from the configs (it is being stopped, then dropped), and
+   * while a VM runs on without a config: a reload leaves it alone and it cannot be started.
+   */
+  get removing(): boolean {
+    return this.removalRequested || this.configRemoved;
+  }
+
+  set removing(value: boolean) {
+    this.removalRequested = value;
+  }
+
+  /**
+   * Marks a VM found running at start whose config is gone: its config here is a stand-in, kept
+   * (and visible, and stoppable) until it stops, then dropped. A reload that finds its config
+   * again replaces the stand-in, and it is an ordinary VM again.
+   */
+  keepWithoutConfig(): void {
+    this.removedStandIn = this.config;
+  }
+
+  /** True while the VM runs on a stand-in config because its config was removed. */
+  get configRemoved(): boolean {
+    return this.removedStandIn !== null && this.config === this.removedStandIn;
   }
 
   /**

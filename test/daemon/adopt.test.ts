@@ -1,6 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { CONFIG_REMOVED_NOTE } from '../../src/daemon/vm-entry.js';
+import { ControlError } from '../../src/protocol/client.js';
 import type { VmStatus } from '../../src/protocol/types.js';
 import { BHYVECTL_SIM_BIN } from '../helpers/paths.js';
 import { createVmstatedEnv, waitFor } from '../helpers/vmstated-env.js';
@@ -59,4 +63,51 @@ test('a worker that adopts a bhyve after a registry and worker SIGKILL keeps the
   const failed = await env.waitForStatus('web', (s) => s.state === 'failed');
   assert.match(failed.failureReason ?? '', /restarted too often/);
   assert.equal(isAlive(third.pid!), false);
+});
+
+test('a running VM whose config was removed while the registry was away is kept, visible and stoppable, its worker alive or dead', async (t) => {
+  const env = createVmstatedEnv();
+  t.after(() => env.destroy());
+  env.writeVm('web');
+  env.writeVm('db');
+  const first = await env.startDaemon();
+  const client = await env.client();
+  const { status: web } = await client.request<{ status: VmStatus }>('start', { vm: 'web' });
+  const { status: db } = await client.request<{ status: VmStatus }>('start', { vm: 'db' });
+  client.close();
+
+  await killAndWait(first);
+  await killAndWait(web.workerPid!); // db's worker lives on
+  fs.rmSync(path.join(env.configdir, 'web'), { recursive: true });
+  fs.rmSync(path.join(env.configdir, 'db'), { recursive: true });
+  await env.startDaemon();
+  const keptWeb = await env.waitForStatus('web', (s) => s.workerPid !== null);
+  assert.deepEqual([keptWeb.state, keptWeb.pid, keptWeb.description], ['running', web.pid, CONFIG_REMOVED_NOTE]);
+  assert.notEqual(keptWeb.workerPid, web.workerPid);
+  const keptDb = await env.status('db');
+  assert.deepEqual([keptDb.state, keptDb.pid, keptDb.workerPid, keptDb.description], ['running', db.pid, db.workerPid, CONFIG_REMOVED_NOTE]);
+  assert.equal(env.daemonLog().match(/a running VM is no longer configured; it is kept running until stopped/g)?.length, 2);
+
+  // A reload (SIGHUP, e.g. from newsyslog) leaves them running; a VM without a config cannot start.
+  const admin = await env.client();
+  const reloaded = await admin.request<{ removed: string[]; changed: string[] }>('reload');
+  assert.deepEqual(reloaded.removed, []);
+  const listed = (await admin.request<VmStatus[]>('status')).map((s) => [s.name, s.state, s.pid]).sort();
+  assert.deepEqual(listed, [['db', 'running', db.pid], ['web', 'running', web.pid]]);
+  await assert.rejects(admin.request('restart', { vm: 'nosuch' }), (err: unknown) => err instanceof ControlError && err.code === 'NOT_FOUND');
+
+  // The config of db comes back: db is an ordinary VM again and stays listed once stopped.
+  env.writeVm('db');
+  assert.deepEqual((await admin.request<{ changed: string[] }>('reload')).changed, ['db']);
+  assert.equal((await env.status('db')).description, null);
+
+  // Stopping the kept VM stops its bhyve cleanly; then it is gone from the list.
+  const { status: stoppedWeb } = await admin.request<{ status: VmStatus }>('stop', { vm: 'web' });
+  assert.equal(stoppedWeb.state, 'stopped');
+  await waitFor('the kept bhyve to exit', () => (isAlive(web.pid!) ? undefined : true));
+  const { status: stoppedDb } = await admin.request<{ status: VmStatus }>('stop', { vm: 'db' });
+  assert.equal(stoppedDb.state, 'stopped');
+  assert.deepEqual((await admin.request<VmStatus[]>('status')).map((s) => [s.name, s.state]), [['db', 'stopped']]);
+  admin.close();
+  assert.match(env.daemonLog(), /a VM kept without a config has stopped; dropped/);
 });
