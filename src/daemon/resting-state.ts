@@ -3,7 +3,7 @@
  * or restart of the registry must not forget: a failed VM stays failed, with its reason, until
  * failreset (and so is not autostarted). Kept in `<rundir>/vmstated.state.json`, replaced
  * atomically; active VMs are found again through their workers' records instead. The run
- * directory is emptied at boot, so a reboot of the host starts afresh.
+ * directory lives under /var/run, which FreeBSD cleans at boot: a host reboot starts afresh.
  */
 import fs from 'node:fs';
 import path from 'node:path';
