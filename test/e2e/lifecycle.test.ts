@@ -52,7 +52,14 @@ function configureVms(env: VmstatedEnv, si: StandIns): { scripts: string } {
   const scripts = path.join(env.dir, 'stubborn-scripts');
   fs.mkdirSync(scripts);
   for (const [state, body] of Object.entries(si.allHooks())) fs.writeFileSync(path.join(scripts, state), `#!/bin/sh\n${body}\n`, { mode: 0o755 });
-  env.writeVm('stubborn', { stoptimeout: '500ms', scriptpath: scripts }, { hooks: { start_network: 'echo wrong-dir >> "$VMSTATED_CONFIGDIR/ran"' } });
+  const stubborn = env.writeVm('stubborn', {
+    stoptimeout: '500ms', scriptpath: scripts, memory: 'MEMORY', cpus: 4, sockets: 2, cores: 2,
+    generate_acpi_tables: true, vmexit_on_halt: false, bootrom: '/boot/BHYVE_UEFI.fd',
+  }, { hooks: { start_network: 'echo wrong-dir >> "$VMSTATED_CONFIGDIR/ran"' } });
+  // an unquoted 4G (which UCL itself reads as 4000000000) still means 4 GiB to bhyve
+  const config = path.join(stubborn, 'config');
+  fs.writeFileSync(config, fs.readFileSync(config, 'utf8').replace('"MEMORY"', '4G'));
+  fs.writeFileSync(path.join(stubborn, 'bhyve_config'), 'lpc.com1.path=stdio\n');
   si.setMode('stubborn', 'ignore-term');
 
   env.writeVm('deaf', { stoptimeout: '300ms' }, { hooks: si.allHooks() });
@@ -122,9 +129,8 @@ test('VM lifecycle through vmstated and vmstatedctl, with stand-in bhyve and bhy
       const newPid = si.launchPids(vm, mark)[0]!;
       assert.equal(hooks[1]!.pid, String(newPid), 'restarted comes after the relaunch');
       assert.equal(hooks[2]!.pid, String(newPid));
-      status = await env.status(vm);
-      assert.equal(status.state, 'running');
-      assert.equal(status.pid, newPid);
+      // the status follows the worker's events: wait for it to catch up with the hooks
+      status = await env.waitForStatus(vm, (s) => s.state === 'running' && s.pid === newPid, STEP_TIMEOUT_MS);
       assert.equal(status.restarts, index + 1);
       assert.equal(status.lastExit?.code, exit.code);
       assert.equal(status.lastExit?.signal, exit.signal);
@@ -161,8 +167,7 @@ test('VM lifecycle through vmstated and vmstatedctl, with stand-in bhyve and bhy
       mark = si.calls(vm).length;
       si.command(vm, `exit ${code}`);
       await expectSequence(si, vm, mark, ['stopping', 'destroy', 'stop_storage', 'stop_network', 'stopped'], `guest exit ${code}`);
-      status = await env.status(vm);
-      assert.equal(status.state, 'stopped');
+      status = await env.waitForStatus(vm, (s) => s.state === 'stopped', STEP_TIMEOUT_MS);
       assert.equal(status.lastExit?.code, code);
       assert.equal(si.instanceExists(vm), false);
     }
@@ -208,6 +213,10 @@ test('VM lifecycle through vmstated and vmstatedctl, with stand-in bhyve and bhy
     }
     assert.equal(fs.existsSync(path.join(env.configdir, vm, 'ran')), false, 'the config dir hook did not run');
     const pid = si.launchPids(vm)[0]!;
+    assert.equal(
+      si.configSeen(vm, pid),
+      'lpc.com1.path=stdio\n\nmemory.size=4096M\ncpus=4\nsockets=2\ncores=2\nacpi_tables=true\nx86.vmexit_on_hlt=false\nlpc.bootrom=/boot/BHYVE_UEFI.fd\nname=stubborn\n',
+    );
     const mark = si.calls(vm).length;
     const ms = await ctlOk(env, 'stop', vm);
     await expectSequence(si, vm, mark, ['stopping', 'sigterm-ignored', 'force-poweroff', 'destroy', 'stop_storage', 'stop_network', 'stopped'], 'stop with escalation');
@@ -259,7 +268,8 @@ test('VM lifecycle through vmstated and vmstatedctl, with stand-in bhyve and bhy
     const mark = si.calls(vm).length;
     si.command(vm, 'exit 0');
     await expectSequence(si, vm, mark, once, 'a reboot after failreset');
-    assert.equal((await env.status(vm)).restarts, 1);
+    const afterReset = await env.waitForStatus(vm, (s) => s.state === 'running' && s.pid === si.launchPids(vm).at(-1), STEP_TIMEOUT_MS);
+    assert.equal(afterReset.restarts, 1, 'the restart history was cleared by failreset');
     await ctlOk(env, 'stop', vm);
   });
 
