@@ -249,6 +249,8 @@ test('VM lifecycle through vmstated and vmstatedctl, with stand-in bhyve and bhy
     const failedEvent = events.events.find((event) => event.type === 'state' && event.vm === vm && event.state === 'failed');
     assert.ok(failedEvent?.type === 'state' && failedEvent.reason === 'failure' && failedEvent.failureReason, JSON.stringify(failedEvent));
 
+    await waitFor('the failed hook in the event stream', () => (events.ofType(vm, 'hook').some((e) => e.hook === 'failed') ? true : undefined), 5_000)
+      .catch(() => assert.fail(`the events stream lacks the failed hook's result: ${events.ofType(vm, 'hook').map((e) => e.hook).join(' ')}`));
     const refused = await ctl(env, 'start', vm);
     assert.notEqual(refused.status, 0, 'start on a failed VM is refused');
     assert.match(refused.stdout + refused.stderr, /fail/i);
@@ -261,6 +263,7 @@ test('VM lifecycle through vmstated and vmstatedctl, with stand-in bhyve and bhy
     assert.equal(reset.restarts, 0);
     assert.equal(reset.failureReason, null);
     assert.notEqual((await ctl(env, 'failreset', vm)).status, 0, 'failreset only from failed');
+    await waitFor('failed -> stopped in the event stream', () => (events.ofType(vm, 'state').some((e) => e.previous === 'failed' && e.state === 'stopped') ? true : undefined), 5_000);
 
     // the counter really was cleared: two more reboots are allowed again
     si.setMode(vm, null);
