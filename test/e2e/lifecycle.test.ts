@@ -37,6 +37,15 @@ function assertGone(pids: number[], what: string): void {
   }
 }
 
+const START = ['start_network', 'start_storage', 'destroy', 'launch', 'running'];
+
+/** `vmstatedctl start vm`, then waits until the stand-ins recorded the whole start (bhyve records itself late). */
+async function startVm(env: VmstatedEnv, si: StandIns, vm: string): Promise<void> {
+  const mark = si.calls(vm).length;
+  await ctlOk(env, 'start', vm);
+  await expectSequence(si, vm, mark, START, 'start');
+}
+
 async function ctlOk(env: VmstatedEnv, ...args: string[]): Promise<number> {
   const result = await ctl(env, ...args);
   assert.equal(result.status, 0, `vmstatedctl ${args.join(' ')}: ${result.stdout}${result.stderr}`);
@@ -163,7 +172,7 @@ test('VM lifecycle through vmstated and vmstatedctl, with stand-in bhyve and bhy
 
     // guest poweroff (1) and halt (2): stopping -> [destroy] -> stop_storage -> stop_network -> stopped
     for (const code of [1, 2]) {
-      await ctlOk(env, 'start', vm);
+      await startVm(env, si, vm);
       mark = si.calls(vm).length;
       si.command(vm, `exit ${code}`);
       await expectSequence(si, vm, mark, ['stopping', 'destroy', 'stop_storage', 'stop_network', 'stopped'], `guest exit ${code}`);
@@ -200,7 +209,7 @@ test('VM lifecycle through vmstated and vmstatedctl, with stand-in bhyve and bhy
     has(/exit.*SIGABRT/, 'the death by SIGABRT');
     has(/exit.*\b2\b.*halt/, 'exit 2: halted');
 
-    await ctlOk(env, 'start', vm); // left running for the daemon's shutdown
+    await startVm(env, si, vm); // left running for the daemon's shutdown
   });
 
   const stubborn = t.test('stubborn: scriptpath, and a guest ignoring SIGTERM is forced off after stoptimeout', async () => {
@@ -267,7 +276,7 @@ test('VM lifecycle through vmstated and vmstatedctl, with stand-in bhyve and bhy
 
     // the counter really was cleared: two more reboots are allowed again
     si.setMode(vm, null);
-    await ctlOk(env, 'start', vm);
+    await startVm(env, si, vm);
     const mark = si.calls(vm).length;
     si.command(vm, 'exit 0');
     await expectSequence(si, vm, mark, once, 'a reboot after failreset');
