@@ -63,7 +63,9 @@ export class VmLifecycle implements WorkerApi {
   ) {
     this.vm = spec.vm;
     this.window = new RestartWindow(this.vm.maxrestart, this.vm.maxrestarttime, spec.restartHistory);
-    this.log = new VmLog(`${spec.logdir}/${this.vm.name}.log`);
+    this.log = new VmLog(`${spec.logdir}/${this.vm.name}.log`, (problem) =>
+      this.emit({ type: 'log', vm: this.vm.name, problem, time: now() }),
+    );
     this.log.line('vmstated', `worker ${process.pid} started for VM ${this.vm.name}`);
     if (spec.adoptPid !== undefined) this.adopt(spec.adoptPid);
   }

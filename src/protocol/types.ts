@@ -76,6 +76,8 @@ export type VmEvent =
   | { type: 'launch'; vm: string; pid: number; time: string }
   | { type: 'hook'; vm: string; hook: VmState; exitCode: number | null; signal: string | null; durationMs: number; ok: boolean; time: string }
   | { type: 'config'; problems: number; time: string }
+  /** The VM log became unwritable (`problem` says why) or writable again (`problem` null). */
+  | { type: 'log'; vm: string; problem: string | null; time: string }
   | { type: 'vm-added' | 'vm-removed'; vm: string; time: string };
 
 export type Command =

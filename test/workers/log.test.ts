@@ -85,4 +85,8 @@ test('a log that cannot be written is reported once, the VM keeps working, the l
   assert.equal((await api.status() as { logProblem?: string }).logProblem, null);
   const text = fs.readFileSync(path.join(vm.logdir, 'web.log'), 'utf8');
   assert.match(text, /running -> restarting \(reason restart\)/, 'lines kept in memory meanwhile are written');
+  const logEvents = (await vm.events()).flatMap((event) => (event.type === 'log' ? [event.problem] : []));
+  assert.equal(logEvents.length, 2, 'one event when writing fails, one when it works again');
+  assert.match(logEvents[0] ?? '', /cannot write the VM log .*web\.log/);
+  assert.equal(logEvents[1], null);
 });
