@@ -1,4 +1,5 @@
-import { Args, Flags } from '@oclif/core';
+import * as Args from '@oclif/core/args';
+import * as Flags from '@oclif/core/flags';
 import { ControlCommand, daemonMessage, describe, failure, isControlError, isUnreachable } from '../src/cli/base-command.js';
 import { EXIT } from '../src/cli/exit-codes.js';
 import { logLines } from '../src/cli/log-lines.js';

@@ -1,4 +1,4 @@
-import { Flags } from '@oclif/core';
+import * as Flags from '@oclif/core/flags';
 import { ControlCommand, describe } from '../src/cli/base-command.js';
 
 export default class Shutdown extends ControlCommand {

@@ -1,4 +1,4 @@
-import { Args } from '@oclif/core';
+import * as Args from '@oclif/core/args';
 import type { ConfigProblem } from '../src/config/types.js';
 import type { VmStatus } from '../src/protocol/types.js';
 import { ControlCommand, daemonMessage, describe, failure, isControlError, type DaemonConnection } from '../src/cli/base-command.js';

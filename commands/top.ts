@@ -1,4 +1,5 @@
-import { Args, Flags } from '@oclif/core';
+import * as Args from '@oclif/core/args';
+import * as Flags from '@oclif/core/flags';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ControlCommand, describe } from '../src/cli/base-command.js';
 import { onInterrupt, printLine } from '../src/cli/stream.js';

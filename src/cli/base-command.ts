@@ -2,7 +2,9 @@
  * What every vmstatedctl command shares: the -s/--socket and --json flags, the connection to
  * vmstated (imported lazily, so `--help` stays cheap), and the mapping of failures to exit codes.
  */
-import { Command, Errors, Flags } from '@oclif/core';
+import { Command } from '@oclif/core/command';
+import { CLIError } from '@oclif/core/errors';
+import * as Flags from '@oclif/core/flags';
 import type { Command as ProtocolCommand, VmEvent } from '../protocol/types.js';
 import { EXIT, EXIT_STATUS_HELP, type ExitCode } from './exit-codes.js';
 
@@ -24,8 +26,8 @@ export interface DaemonConnection {
 }
 
 /** A failure already worded for the user; the entry point prints `vmstatedctl: <message>`. */
-export function failure(message: string, exit: ExitCode): Errors.CLIError {
-  return new Errors.CLIError(message, { exit });
+export function failure(message: string, exit: ExitCode): CLIError {
+  return new CLIError(message, { exit });
 }
 
 export function errorMessage(error: unknown): string {

@@ -55,23 +55,22 @@ export function manifestIsStale(packageRoot: string): boolean {
   }
 }
 
-type Oclif = typeof import('@oclif/core');
-
 /** What oclif loads its configuration from: the root, or a config that ignores a stale manifest. */
-async function configSource(oclif: Oclif, root: string): Promise<string | InstanceType<Oclif['Config']>> {
+async function configSource(root: string): Promise<string | import('@oclif/core/config').Config> {
   if (!manifestIsStale(PACKAGE_ROOT)) return root;
-  const plugin = new oclif.Plugin({ root: PACKAGE_ROOT, isRoot: true, ignoreManifest: true });
+  const { Config, Plugin } = await import('@oclif/core/config');
+  const plugin = new Plugin({ root: PACKAGE_ROOT, isRoot: true, ignoreManifest: true });
   await plugin.load();
-  return oclif.Config.load({ root: PACKAGE_ROOT, plugins: new Map([[plugin.name, plugin]]) });
+  return Config.load({ root: PACKAGE_ROOT, plugins: new Map([[plugin.name, plugin]]) });
 }
 
 export async function main(rawArgv: readonly string[], root: string): Promise<void> {
   const argv = moveGlobalOptionsAfterCommand(rawArgv);
-  const oclif = await import('@oclif/core');
-  const { run, flush } = oclif;
+  // Subpaths, not '@oclif/core': its index checks the Node version with semver (47 modules).
+  const [{ run }, { flush }] = await Promise.all([import('@oclif/core/run'), import('@oclif/core/flush')]);
   let exit: number = EXIT.OK;
   try {
-    await run(argv, await configSource(oclif, root));
+    await run(argv, await configSource(root));
     await flush();
   } catch (error) {
     const outcome = describeTopLevelError(error);

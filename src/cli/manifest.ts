@@ -10,7 +10,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Plugin } from '@oclif/core';
+import { Plugin } from '@oclif/core/config';
 
 export const MANIFEST_FILE = 'oclif.manifest.json';
 
