@@ -55,22 +55,28 @@ export function manifestIsStale(packageRoot: string): boolean {
   }
 }
 
-/** What oclif loads its configuration from: the root, or a config that ignores a stale manifest. */
-async function configSource(root: string): Promise<string | import('@oclif/core/config').Config> {
-  if (!manifestIsStale(PACKAGE_ROOT)) return root;
+/**
+ * oclif's Config for vmstatedctl, built from our own package.json and manifest: no search for the
+ * package root, no lilconfig scan, no user/dev plugin discovery (vmstatedctl has no plugins).
+ * A stale manifest is ignored, so oclif finds the commands itself.
+ */
+async function loadConfig(): Promise<import('@oclif/core/config').Config> {
   const { Config, Plugin } = await import('@oclif/core/config');
-  const plugin = new Plugin({ root: PACKAGE_ROOT, isRoot: true, ignoreManifest: true });
+  const pjson = JSON.parse(fs.readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as ConstructorParameters<typeof Plugin>[0]['pjson'];
+  const ignoreManifest = manifestIsStale(PACKAGE_ROOT);
+  const plugin = new Plugin({ root: PACKAGE_ROOT, pjson, isRoot: true, ignoreManifest });
   await plugin.load();
-  return Config.load({ root: PACKAGE_ROOT, plugins: new Map([[plugin.name, plugin]]) });
+  return Config.load({ root: PACKAGE_ROOT, pjson, plugins: new Map([[plugin.name, plugin]]) });
 }
 
-export async function main(rawArgv: readonly string[], root: string): Promise<void> {
+/** `_root` (bin's import.meta.url) is kept for callers; the package root is known from this file. */
+export async function main(rawArgv: readonly string[], _root?: string): Promise<void> {
   const argv = moveGlobalOptionsAfterCommand(rawArgv);
   // Subpaths, not '@oclif/core': its index checks the Node version with semver (47 modules).
   const [{ run }, { flush }] = await Promise.all([import('@oclif/core/run'), import('@oclif/core/flush')]);
   let exit: number = EXIT.OK;
   try {
-    await run(argv, await configSource(root));
+    await run(argv, await loadConfig());
     await flush();
   } catch (error) {
     const outcome = describeTopLevelError(error);
