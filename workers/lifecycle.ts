@@ -14,7 +14,7 @@ import { findHook, runHook, type HookResult } from './hooks.js';
 import { Mailbox } from './mailbox.js';
 import { RestartWindow } from './restart-window.js';
 import { stopBhyve } from './stop-escalation.js';
-import { VmLog } from './vm-log.js';
+import { VmLog, transitionText } from './vm-log.js';
 
 /** A step of a sequence failed: the VM goes into failure mode for this reason (in words). */
 class SequenceFailure extends Error {}
@@ -317,7 +317,7 @@ export class VmLifecycle implements WorkerApi {
     this.state = state;
     this.since = now();
     const details = [extra.failureReason ? `: ${extra.failureReason}` : '', extra.forceAt ? `; force at ${extra.forceAt}` : ''].join('');
-    this.log.line('vmstated', `state ${previous} -> ${state} (reason ${reason})${details}`);
+    this.log.line('vmstated', transitionText(previous, state, reason, details));
     const event: VmEvent = { type: 'state', vm: this.vm.name, state, previous, reason, time: this.since };
     if (extra.failureReason !== undefined) event.failureReason = extra.failureReason;
     if (extra.forceAt !== undefined) event.forceAt = extra.forceAt;

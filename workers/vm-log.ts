@@ -7,10 +7,30 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
+import type { TransitionReason, VmState } from '../src/protocol/types.js';
 
 /** Lines kept in memory while the log cannot be written; beyond it the oldest are dropped (and counted). */
 const MAX_PENDING_LINES = 10_000;
 const RETRY_MS = 5_000;
+
+/** One VM log line: `<ISO time> <source>: <text>`. */
+function formatLogLine(source: string, text: string): string {
+  return `${new Date().toISOString()} ${source}: ${text}\n`;
+}
+
+/** The words of a state change in the VM log. */
+export function transitionText(previous: VmState, state: VmState, reason: TransitionReason, details = ''): string {
+  return `state ${previous} -> ${state} (reason ${reason})${details}`;
+}
+
+/**
+ * Appends one line to a VM log that no worker holds open (the registry, for a VM at rest).
+ * Throws when it cannot be written: the caller reports it.
+ */
+export function appendVmLogLine(file: string, source: string, text: string): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.appendFileSync(file, formatLogLine(source, text), { mode: 0o640 });
+}
 
 export class VmLog {
   private fd: number | null = null;
@@ -30,7 +50,7 @@ export class VmLog {
 
   /** One line from `source` (e.g. `bhyve[1234]/stdout`, `hook start_network/stderr`, `vmstated`). */
   line(source: string, text: string): void {
-    this.pending.push(`${new Date().toISOString()} ${source}: ${text}\n`);
+    this.pending.push(formatLogLine(source, text));
     if (this.pending.length > MAX_PENDING_LINES) {
       this.pending.shift();
       this.dropped++;

@@ -3,9 +3,11 @@
  * to workers, their events re-broadcast. It never waits on bhyve or a hook itself.
  */
 import { EventEmitter } from 'node:events';
+import path from 'node:path';
 import type { ConfigProblem, VmConfig } from '../config/types.js';
 import type { ErrorCode, TransitionReason, VmEvent, VmStatus } from '../protocol/types.js';
 import type { CommandOutcome, WorkerSpec } from '../../workers/api.js';
+import { appendVmLogLine, transitionText } from '../../workers/vm-log.js';
 import type { Logger } from './logger.js';
 import { startTiers, tierDelayMs } from './order.js';
 import { recoverLostWorker } from './reattach.js';
@@ -176,7 +178,7 @@ export class Registry implements WorkerListener {
       if (entry.status.state !== 'failed') {
         throw new CommandError('INVALID_STATE', `VM "${name}" is ${entry.status.state}, not failed: nothing to reset`);
       }
-      this.setResting(entry, 'stopped', null, 'restart');
+      this.setResting(entry, 'stopped', null, 'stop');
       const status = entry.status;
       this.dropIfUnconfigured(entry);
       return { ok: true, status };
@@ -211,9 +213,16 @@ export class Registry implements WorkerListener {
     return { ok: false, status: entry.status, error: reason };
   }
 
+  /** A state change the registry makes itself (no worker): logged in the VM log like a worker's. */
   private setResting(entry: VmEntry, state: 'stopped' | 'failed', failureReason: string | null, reason: TransitionReason): void {
     const previous = entry.status.state;
     entry.setRestingState(state, failureReason);
+    const logFile = path.join(this.options.logdir, `${entry.name}.log`);
+    try {
+      appendVmLogLine(logFile, 'vmstated', transitionText(previous, state, reason, failureReason ? `: ${failureReason}` : ''));
+    } catch (err) {
+      this.log.warn({ vm: entry.name, err }, `cannot write the VM log ${logFile}`);
+    }
     const event: VmEvent = { type: 'state', vm: entry.name, state, previous, reason, time: entry.status.since };
     if (failureReason !== null) event.failureReason = failureReason;
     this.emit(event);

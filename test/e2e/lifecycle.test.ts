@@ -272,7 +272,8 @@ test('VM lifecycle through vmstated and vmstatedctl, with stand-in bhyve and bhy
     assert.equal(reset.restarts, 0);
     assert.equal(reset.failureReason, null);
     assert.notEqual((await ctl(env, 'failreset', vm)).status, 0, 'failreset only from failed');
-    await waitFor('failed -> stopped in the event stream', () => (events.ofType(vm, 'state').some((e) => e.previous === 'failed' && e.state === 'stopped') ? true : undefined), 5_000);
+    await waitFor('failed -> stopped in the event stream', () => (events.ofType(vm, 'state').some((e) => e.previous === 'failed' && e.state === 'stopped' && e.reason === 'stop') ? true : undefined), 5_000);
+    assert.ok((await ctlLogs(env, vm)).some((line) => / vmstated: state failed -> stopped \(reason stop\)$/.test(line)), 'failreset is a line in the VM log');
 
     // the counter really was cleared: two more reboots are allowed again
     si.setMode(vm, null);
