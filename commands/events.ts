@@ -1,4 +1,4 @@
-import * as Args from '@oclif/core/args';
+import { Args } from '../src/cli/oclif.js';
 import type { VmEvent } from '../src/protocol/types.js';
 import { ControlCommand, describe, failure } from '../src/cli/base-command.js';
 import { EXIT } from '../src/cli/exit-codes.js';

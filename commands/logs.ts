@@ -1,5 +1,4 @@
-import * as Args from '@oclif/core/args';
-import * as Flags from '@oclif/core/flags';
+import { Args, Flags } from '../src/cli/oclif.js';
 import { ControlCommand, daemonMessage, describe, failure, isControlError, isUnreachable } from '../src/cli/base-command.js';
 import { EXIT } from '../src/cli/exit-codes.js';
 import { logLines } from '../src/cli/log-lines.js';

@@ -1,4 +1,4 @@
-import * as Args from '@oclif/core/args';
+import { Args } from '../src/cli/oclif.js';
 import { describe } from '../src/cli/base-command.js';
 import { VmActionCommand } from '../src/cli/vm-action-command.js';
 

@@ -1,4 +1,4 @@
-import * as Flags from '@oclif/core/flags';
+import { Flags } from '../src/cli/oclif.js';
 import { ControlCommand, describe } from '../src/cli/base-command.js';
 
 export default class Shutdown extends ControlCommand {

@@ -1,4 +1,4 @@
-import * as Args from '@oclif/core/args';
+import { Args } from '../src/cli/oclif.js';
 import type { ConfigProblem } from '../src/config/types.js';
 import type { VmStatus } from '../src/protocol/types.js';
 import { ControlCommand, daemonMessage, describe, failure, isControlError, type DaemonConnection } from '../src/cli/base-command.js';

@@ -1,5 +1,4 @@
-import * as Args from '@oclif/core/args';
-import * as Flags from '@oclif/core/flags';
+import { Args, Flags } from '../src/cli/oclif.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ControlCommand, describe } from '../src/cli/base-command.js';
 import { onInterrupt, printLine } from '../src/cli/stream.js';

@@ -2,11 +2,9 @@
  * What every vmstatedctl command shares: the -s/--socket and --json flags, the connection to
  * vmstated (imported lazily, so `--help` stays cheap), and the mapping of failures to exit codes.
  */
-import { Command } from '@oclif/core/command';
-import { CLIError } from '@oclif/core/errors';
-import * as Flags from '@oclif/core/flags';
 import type { Command as ProtocolCommand, VmEvent } from '../protocol/types.js';
 import { EXIT, EXIT_STATUS_HELP, type ExitCode } from './exit-codes.js';
+import { CLIError, Command, Flags } from './oclif.js';
 
 export const DEFAULT_SOCKET = '/var/run/vmstated.sock';
 /** How long connecting to the socket may take before vmstated counts as unreachable. */

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { moveGlobalOptionsAfterCommand } from './argv.js';
 import { EXIT } from './exit-codes.js';
+import { loadRunner, type Config } from './oclif.js';
 import { exitAfterFlush } from './stream.js';
 
 interface OclifErrorShape {
@@ -60,8 +61,8 @@ export function manifestIsStale(packageRoot: string): boolean {
  * package root, no lilconfig scan, no user/dev plugin discovery (vmstatedctl has no plugins).
  * A stale manifest is ignored, so oclif finds the commands itself.
  */
-async function loadConfig(): Promise<import('@oclif/core/config').Config> {
-  const { Config, Plugin } = await import('@oclif/core/config');
+async function loadConfig(): Promise<Config> {
+  const { Config, Plugin } = loadRunner();
   const pjson = JSON.parse(fs.readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as ConstructorParameters<typeof Plugin>[0]['pjson'];
   const ignoreManifest = manifestIsStale(PACKAGE_ROOT);
   const plugin = new Plugin({ root: PACKAGE_ROOT, pjson, isRoot: true, ignoreManifest });
@@ -72,8 +73,7 @@ async function loadConfig(): Promise<import('@oclif/core/config').Config> {
 /** `_root` (bin's import.meta.url) is kept for callers; the package root is known from this file. */
 export async function main(rawArgv: readonly string[], _root?: string): Promise<void> {
   const argv = moveGlobalOptionsAfterCommand(rawArgv);
-  // Subpaths, not '@oclif/core': its index checks the Node version with semver (47 modules).
-  const [{ run }, { flush }] = await Promise.all([import('@oclif/core/run'), import('@oclif/core/flush')]);
+  const { run, flush } = loadRunner();
   let exit: number = EXIT.OK;
   try {
     await run(argv, await loadConfig());

@@ -1,5 +1,5 @@
+import { Flags } from './oclif.js';
 /** The shared body of `start`, `stop`, `restart` and `failreset`: `<action> vm...`. */
-import * as Flags from '@oclif/core/flags';
 import { ControlCommand, failure } from './base-command.js';
 import { EXIT } from './exit-codes.js';
 import { exitAfterFlush, onInterrupt } from './stream.js';
