@@ -8,6 +8,7 @@ import type { BhyveExit } from '../src/protocol/types.js';
 import { UNKNOWN_EXIT, describeExit } from './bhyve-exit.js';
 import { drainThenRelease } from './drain.js';
 import type { VmLog } from './vm-log.js';
+import { isProcessAlive } from '../src/shared/process.js';
 
 const ADOPTED_POLL_MS = 250;
 
@@ -109,24 +110,4 @@ export function adoptBhyve(pid: number, argv: string[] = []): BhyveProcess {
       }
     },
   };
-}
-
-/** A zombie counts as gone: its parent (init, once we are not it) has yet to reap it. */
-export function isProcessAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
-  }
-  return !isZombie(pid);
-}
-
-/** Linux shows it in /proc/<pid>/stat; FreeBSD has no /proc by default and its init reaps at once. */
-function isZombie(pid: number): boolean {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
-  } catch {
-    return false;
-  }
 }

@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { isProcessAlive } from '../shared/process.js';
 
 /**
  * Write `data` to `file` through a temporary file in the same directory: write, fsync, rename,
@@ -34,18 +35,9 @@ async function removeStaleTemps(dir: string, base: string): Promise<void> {
   await Promise.all(names.map(async (name) => {
     if (!name.startsWith(prefix) || !name.endsWith('.tmp')) return;
     const pid = Number(name.slice(prefix.length).split('.')[0]);
-    if (!Number.isSafeInteger(pid) || pid <= 0 || isAlive(pid)) return;
+    if (!Number.isSafeInteger(pid) || pid <= 0 || isProcessAlive(pid)) return;
     await fs.rm(path.join(dir, name), { force: true });
   }));
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 async function syncDirectory(dir: string): Promise<void> {

@@ -4,7 +4,8 @@
  */
 import fs from 'node:fs';
 import net from 'node:net';
-import { isProcessAlive, readPidfile } from './pidfile.js';
+import { isProcessAlive } from '../shared/process.js';
+import { readPidfile } from './pidfile.js';
 
 /** Resolves true when something accepts connections on this Unix socket path. */
 export function socketAnswers(sockpath: string, timeoutMs = 2000): Promise<boolean> {

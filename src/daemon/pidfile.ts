@@ -1,17 +1,6 @@
 /** The pidfile: written atomically once the daemon serves, removed when it exits. */
 import fs from 'node:fs';
 
-/** True when a process with this pid exists (EPERM means it exists but belongs to someone else). */
-export function isProcessAlive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** The pid a pidfile names, or null when it is missing or does not hold a pid. */
 export function readPidfile(file: string): number | null {
   let text: string;

@@ -10,7 +10,7 @@ import type { WorkerRecord, WorkerSpec } from '../../workers/api.js';
 import { workerFiles } from '../../workers/worker-files.js';
 import type { VmConfig } from '../config/types.js';
 import type { VmStatus } from '../protocol/types.js';
-import { isProcessAlive } from './pidfile.js';
+import { isProcessAlive } from '../shared/process.js';
 import type { Registry } from './registry.js';
 import { AT_REST, CONFIG_REMOVED_NOTE, bareConfig, configFromStatus } from './vm-entry.js';
 import type { VmEntry } from './vm-entry.js';

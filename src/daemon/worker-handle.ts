@@ -4,7 +4,7 @@
  */
 import type { VmEvent, VmStatus } from '../protocol/types.js';
 import type { Logger } from './logger.js';
-import { isProcessAlive } from './pidfile.js';
+import { isProcessAlive } from '../shared/process.js';
 import { withTimeout } from './timeout.js';
 import type { WorkerLink } from './worker-link.js';
 

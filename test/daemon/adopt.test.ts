@@ -9,15 +9,7 @@ import type { VmStatus } from '../../src/protocol/types.js';
 import { BHYVECTL_SIM_BIN } from '../helpers/paths.js';
 import { createVmstatedEnv, waitFor } from '../helpers/vmstated-env.js';
 import type { VmstatedEnv } from '../helpers/vmstated-env.js';
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+import { isProcessAlive as isAlive } from '../../src/shared/process.js';
 
 async function killAndWait(pid: number): Promise<void> {
   process.kill(pid, 'SIGKILL');
@@ -75,6 +67,10 @@ test('a running VM whose config was removed while the registry was away is kept,
   const { status: web } = await client.request<{ status: VmStatus }>('start', { vm: 'web' });
   const { status: db } = await client.request<{ status: VmStatus }>('start', { vm: 'db' });
   client.close();
+  // bhyve reads its config file after the launch: removing the configs before then would crash it.
+  for (const vm of ['web', 'db']) {
+    await waitFor(`${vm}'s guest to boot`, () => (/guest running/.test(env.vmLog(vm)) ? true : undefined));
+  }
 
   await killAndWait(first);
   await killAndWait(web.workerPid!); // db's worker lives on

@@ -4,15 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { VmStatus } from '../../src/protocol/types.js';
 import { createVmstatedEnv, processesMentioning, waitFor } from '../helpers/vmstated-env.js';
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+import { isProcessAlive as isAlive } from '../../src/shared/process.js';
 
 test('autostart by startorder tiers, then SIGTERM stops every VM in reverse order running its stop hooks', async (t) => {
   const env = createVmstatedEnv();

@@ -5,15 +5,7 @@ import path from 'node:path';
 import type { ReloadSummary } from '../../src/daemon/reload.js';
 import type { VmEvent, VmStatus } from '../../src/protocol/types.js';
 import { createVmstatedEnv, waitFor } from '../helpers/vmstated-env.js';
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+import { isProcessAlive as isAlive } from '../../src/shared/process.js';
 
 test('reload: new VMs appear (autostart ones start), changes apply at once or at the next start, broken configs keep the last good one, removed VMs stop and go', async (t) => {
   const env = createVmstatedEnv();

@@ -5,15 +5,7 @@ import path from 'node:path';
 import { ControlError } from '../../src/protocol/client.js';
 import type { VmStatus } from '../../src/protocol/types.js';
 import { createVmstatedEnv, waitFor } from '../helpers/vmstated-env.js';
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+import { isProcessAlive as isAlive } from '../../src/shared/process.js';
 
 async function killAndWait(pid: number): Promise<void> {
   process.kill(pid, 'SIGKILL');

@@ -4,15 +4,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { createVmstatedEnv, processesMentioning, waitFor } from '../helpers/vmstated-env.js';
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+import { isProcessAlive as isAlive } from '../../src/shared/process.js';
 
 test('vmstated daemonizes, exits 0 only once it serves, and SIGTERM removes its pidfile and socket', async (t) => {
   const env = createVmstatedEnv();

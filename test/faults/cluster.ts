@@ -48,18 +48,6 @@ export async function startAll(client: ControlClient, names: readonly string[]):
   await Promise.all(names.map((vm) => client.request('start', { vm }, { timeoutMs: 120_000 })));
 }
 
-/** Mulberry32: a small seeded PRNG so a failing fuzz run can be replayed. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Collects every event of the daemon's stream on `client` (which it takes over). */
 export function recordEvents(client: ControlClient): VmEvent[] {
   const events: VmEvent[] = [];
@@ -86,11 +74,5 @@ export function overlappingLaunches(events: readonly VmEvent[]): string[] {
   return problems;
 }
 
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+export { isProcessAlive as isAlive } from '../../src/shared/process.js';
+export { seededRandom } from '../helpers/random.js';

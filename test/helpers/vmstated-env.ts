@@ -57,6 +57,8 @@ export interface VmstatedEnv {
   waitForStatus(vm: string, predicate: (status: VmStatus) => boolean, timeoutMs?: number): Promise<VmStatus>;
   /** Reads the daemon log (empty when none yet). */
   daemonLog(): string;
+  /** Reads a VM's log (empty when none yet). */
+  vmLog(vm: string): string;
   /** SIGKILLs every process of this env (daemon, workers, bhyves, hooks), then removes the directory. */
   destroy(): Promise<void>;
 }
@@ -179,11 +181,11 @@ export function createVmstatedEnv(prefix = 'vmstated-test-'): VmstatedEnv {
     },
 
     daemonLog() {
-      try {
-        return fs.readFileSync(path.join(env.logdir, 'vmstated.log'), 'utf8');
-      } catch {
-        return '';
-      }
+      return readIfThere(path.join(env.logdir, 'vmstated.log'));
+    },
+
+    vmLog(vm) {
+      return readIfThere(path.join(env.logdir, `${vm}.log`));
     },
 
     async destroy() {
@@ -203,4 +205,12 @@ export function createVmstatedEnv(prefix = 'vmstated-test-'): VmstatedEnv {
     },
   };
   return env;
+}
+
+function readIfThere(file: string): string {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch {
+    return '';
+  }
 }

@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { isProcessAlive as isAlive } from '../../src/shared/process.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 
@@ -17,20 +18,6 @@ interface RcResult {
   status: number;
   stdout: string;
   stderr: string;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    // An exited daemon is an orphan zombie until init reaps it, which some machines do late.
-    return !fs.readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').startsWith('Z');
-  } catch {
-    return true;
-  }
 }
 
 test('the rc script starts, finds, reloads, upgrades and stops the real vmstated', async (t) => {

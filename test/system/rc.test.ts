@@ -11,6 +11,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { isProcessAlive as isAlive } from '../../src/shared/process.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const RC_SCRIPT = path.join(ROOT, 'rc.d/vmstated');
@@ -82,20 +83,6 @@ function daemonPid(env: RcEnv): number | null {
     return Number.parseInt(fs.readFileSync(env.pidfile, 'utf8'), 10);
   } catch {
     return null;
-  }
-}
-
-/** Running, and not a zombie waiting for a slow init to reap it (an exited orphan daemon). */
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    return !fs.readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').startsWith('Z');
-  } catch {
-    return true; // no /proc (FreeBSD): kill -0 is the answer
   }
 }
 

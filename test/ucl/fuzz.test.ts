@@ -9,17 +9,7 @@ import * as path from 'node:path';
 import { test } from 'node:test';
 import { UclError, parseUcl, toTyped } from '../../src/ucl/index.js';
 import { conformanceDir } from './helpers.js';
-
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '../helpers/random.js';
 
 const GRAMMAR = ['{', '}', '[', ']', '"', "'", '\\', '$', '${', '=', ':', ';', ',', '\n', ' ', '#', '/*', '*/',
   '<<EOD\n', '\nEOD\n', '.include ', '.priority ', '.inherit ', '(', ')', '0x', '1', '-', '.', 'e', 'k', 'ms', 'min', 'a',
@@ -61,7 +51,7 @@ function mutate(text: string, random: () => number): string {
 }
 
 test('mutated conformance inputs raise nothing but UclError', () => {
-  const random = prng(0x5eed);
+  const random = seededRandom(0x5eed);
   const inputs = fs.readdirSync(basicDir).filter((name) => name.endsWith('.in')).sort();
   for (const name of inputs) {
     const text = new TextDecoder().decode(fs.readFileSync(path.join(basicDir, name)));
@@ -70,7 +60,7 @@ test('mutated conformance inputs raise nothing but UclError', () => {
 });
 
 test('grammar-heavy noise raises nothing but UclError', () => {
-  const random = prng(42);
+  const random = seededRandom(42);
   for (let n = 0; n < 1500; n++) {
     let text = '';
     const pieces = Math.floor(random() * 60);
@@ -80,7 +70,7 @@ test('grammar-heavy noise raises nothing but UclError', () => {
 });
 
 test('random code points raise nothing but UclError', () => {
-  const random = prng(7);
+  const random = seededRandom(7);
   for (let n = 0; n < 800; n++) {
     const length = Math.floor(random() * 200);
     let text = '';

@@ -19,7 +19,7 @@ import type { VmConfig } from '../../src/config/types.js';
 import type { VmEvent, VmState } from '../../src/protocol/types.js';
 import { connectWorker, type RemoteConnection } from '../../src/rpc/client.js';
 import type { WorkerApi, WorkerSpec } from '../../workers/api.js';
-import { isProcessAlive as isAlive } from '../../workers/bhyve-process.js';
+import { isProcessAlive as isAlive } from '../../src/shared/process.js';
 import { spawnWorker } from '../../workers/spawn.js';
 
 const BHYVE_STAND_IN = `#!/bin/sh
@@ -243,7 +243,7 @@ export class VmFixture {
 export type Remote = RemoteConnection<WorkerApi>['api'];
 
 /** Alive, and not a zombie (this container's init reaps orphans late or never). */
-export { isProcessAlive as isAlive } from '../../workers/bhyve-process.js';
+export { isProcessAlive as isAlive } from '../../src/shared/process.js';
 
 /** Bounded wait for a condition checked every 25 ms. */
 export async function until(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
