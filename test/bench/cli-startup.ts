@@ -1,13 +1,15 @@
 /**
  * Benchmark (not a test): wall time of `vmstatedctl status` against a tiny fake vmstated, beside
- * `node -e 0` (Node's own start-up) and a bare node client doing the same request. Each run also
- * reports the child's own CPU time (user+system), which a busy machine distorts less than wall time.
+ * `node -e 0` (Node's own start-up; the target is within 2x of it) and a bare node client doing
+ * the same request. Each run also reports the child's own CPU time (user+system), which a busy
+ * machine distorts less than wall time.
  * Run: node dist/test/bench/cli-startup.js [runs]
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { manifestIsStale } from '../../src/cli/main.js';
 import { CTL_BIN, startFakeDaemon, vmStatus } from '../cli/fake-daemon.js';
 
 const runs = Number(process.argv[2] ?? 10);
@@ -43,15 +45,24 @@ function runOnce(label: string, args: string[]): Promise<Run> {
 
 const median = (values: number[]): number => values.slice().sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
-async function measure(label: string, args: string[]): Promise<void> {
-  const results: Run[] = [];
-  for (let i = 0; i < runs; i += 1) results.push(await runOnce(label, args));
-  const wall = results.map((run) => run.wallMs);
-  const cpu = results.map((run) => run.cpuMs);
-  console.log(
-    `${label.padEnd(30)} wall median ${median(wall).toFixed(0).padStart(5)} ms, min ${Math.min(...wall).toFixed(0).padStart(5)} ms;` +
-      `  cpu median ${median(cpu).toFixed(0).padStart(5)} ms  (${runs} runs)`,
-  );
+/**
+ * Runs every case once per round, round after round, so a load swing on this shared machine hits
+ * all cases alike; prints each case's medians and its wall-time ratio to `node -e 0`.
+ */
+async function measureInterleaved(cases: ReadonlyArray<[label: string, args: string[]]>): Promise<void> {
+  const results = new Map<string, Run[]>(cases.map(([label]) => [label, []]));
+  for (let i = 0; i < runs; i += 1) {
+    for (const [label, args] of cases) results.get(label)!.push(await runOnce(label, args));
+  }
+  const baseline = median(results.get(cases[0]![0])!.map((run) => run.wallMs));
+  for (const [label] of cases) {
+    const wall = results.get(label)!.map((run) => run.wallMs);
+    const cpu = results.get(label)!.map((run) => run.cpuMs);
+    console.log(
+      `${label.padEnd(30)} wall median ${median(wall).toFixed(0).padStart(5)} ms, min ${Math.min(...wall).toFixed(0).padStart(5)} ms;` +
+        `  cpu median ${median(cpu).toFixed(0).padStart(5)} ms;  ${(median(wall) / baseline).toFixed(2)}x node  (${runs} runs)`,
+    );
+  }
 }
 
 const fake = await startFakeDaemon(dir, (request, connection) => {
@@ -66,13 +77,16 @@ const bareClient = [
    s.once('data', (d) => { process.stdout.write(d); s.destroy(); });`,
 ];
 try {
-  const manifest = fs.existsSync(path.join(path.dirname(CTL_BIN), '..', 'oclif.manifest.json'));
-  console.log(`load average ${os.loadavg().map((load) => load.toFixed(2)).join(' ')}, ${os.cpus().length} CPUs, oclif manifest: ${manifest ? 'yes' : 'no'}`);
-  await measure('node -e 0', ['-e', '0']);
-  await measure('bare node client (status)', bareClient);
-  await measure('vmstatedctl status', [CTL_BIN, '-s', fake.socketPath, 'status']);
-  await measure('vmstatedctl --json status', [CTL_BIN, '--json', '-s', fake.socketPath, 'status']);
-  await measure('vmstatedctl status --help', [CTL_BIN, 'status', '--help']);
+  const root = path.join(path.dirname(CTL_BIN), '..');
+  const manifest = !fs.existsSync(path.join(root, 'oclif.manifest.json')) ? 'none' : manifestIsStale(root) ? 'STALE (ignored: run node dist/src/cli/manifest.js)' : 'fresh';
+  console.log(`load average ${os.loadavg().map((load) => load.toFixed(2)).join(' ')}, ${os.cpus().length} CPUs, oclif manifest: ${manifest}`);
+  await measureInterleaved([
+    ['node -e 0', ['-e', '0']],
+    ['bare node client (status)', bareClient],
+    ['vmstatedctl status', [CTL_BIN, '-s', fake.socketPath, 'status']],
+    ['vmstatedctl --json status', [CTL_BIN, '--json', '-s', fake.socketPath, 'status']],
+    ['vmstatedctl status --help', [CTL_BIN, 'status', '--help']],
+  ]);
 } finally {
   await fake.close();
   fs.rmSync(dir, { recursive: true, force: true });
