@@ -2,4 +2,4 @@
 // vmstatedctl: the control client of vmstated(8). The code lives in dist/src/cli (built by tsc).
 import { main } from '../dist/src/cli/main.js';
 
-await main(process.argv.slice(2), import.meta.url);
+await main(process.argv.slice(2));

@@ -70,8 +70,7 @@ async function loadConfig(): Promise<Config> {
   return Config.load({ root: PACKAGE_ROOT, pjson, plugins: new Map([[plugin.name, plugin]]) });
 }
 
-/** `_root` (bin's import.meta.url) is kept for callers; the package root is known from this file. */
-export async function main(rawArgv: readonly string[], _root?: string): Promise<void> {
+export async function main(rawArgv: readonly string[]): Promise<void> {
   const argv = moveGlobalOptionsAfterCommand(rawArgv);
   const { run, flush } = loadRunner();
   let exit: number = EXIT.OK;
