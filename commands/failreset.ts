@@ -6,7 +6,7 @@ export default class Failreset extends VmActionCommand {
   static override summary = 'Reset failed VMs to stopped, clearing their restart history.';
   static override description = describe(
     'Only a VM in the failed state can be reset; vmstated refuses (exit 1) for any other state. ' +
-      'After the reset the VM can be started again.',
+      'No hook runs. After the reset the VM can be started again.',
   );
   static override examples = [
     '<%= config.bin %> failreset web',

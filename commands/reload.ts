@@ -11,8 +11,10 @@ export default class Reload extends ControlCommand {
   static override description = describe(
     'vmstated re-reads every VM config: new VMs appear (autostart ones start), removed VMs are stopped and ' +
       'dropped, and a changed config applies at once to a stopped VM and at the next start to a running one ' +
-      '(status marks it); a broken config leaves the VM on its last good one. The problems found are printed (file:line:column); the exit status is 1 ' +
-      'when any of them is an error (that VM config was rejected), as with vmstated -n. Only root may reload.',
+      '(status marks it); a broken config leaves the VM on its last good one. The problems found are ' +
+      'printed on stderr (file:line:column); the exit status is 1 when any of them is an error (that VM ' +
+      'config was rejected), as with vmstated -n. Only root may reload.',
+    'With --json: {added, removed, changed, kept, errors, warnings, problems}, the VM names in each list.',
   );
   static override examples = ['<%= config.bin %> reload', '<%= config.bin %> --json reload'];
 

@@ -7,7 +7,7 @@ export default class Restart extends VmActionCommand {
   static override description = describe(
     'Stops bhyve as stop does (without running stop_storage/stop_network), relaunches it and goes ' +
       'through restarting and restarted back to running. Such restarts do not count in the restart window. ' +
-      'Exits 1 if any VM failed.',
+      'A stopped VM is started; a failed one is refused. Exits 1 if any VM failed or was refused.',
     'Ctrl-C only stops the waiting (exit 130): vmstated carries on with the request.',
   );
   static override examples = [

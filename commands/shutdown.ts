@@ -6,7 +6,9 @@ export default class Shutdown extends ControlCommand {
   static override description = describe(
     'Without --keep-vms, vmstated stops every VM in reverse start order (each guest is asked to power ' +
       'off and forced after its stoptimeout), then exits. With --keep-vms it exits and leaves the VMs ' +
-      'running under their workers; a vmstated started later takes them over. Only root may shut down.',
+      'running under their workers; a vmstated started later takes them over. The command returns as soon ' +
+      'as vmstated accepted the request, before the VMs are stopped: wait for its process to end (as ' +
+      '"service vmstated stop" does) to know it is done. Only root may shut down.',
   );
   static override examples = ['<%= config.bin %> shutdown', '<%= config.bin %> shutdown --keep-vms'];
   static override flags = {

@@ -9,11 +9,12 @@ export default class Status extends ControlCommand {
   static override description = describe(
     'The table lists NAME STATE PID UPTIME RESTARTS OWNER DESCRIPTION. UPTIME counts from the last state ' +
       'change while the VM runs; RESTARTS counts the automatic restarts in the current restart window. ' +
-      'Failed VMs are listed below with their failure reason, then the problems found in the VM configs ' +
-      '(file:line:column).',
-    'With --json, the array of status objects from vmstated is printed as it is: name, state, pid, ' +
-      'restarts, lastExit, failureReason, owner, group, description, os, osversion, autostart, since (ISO ' +
-      'time of the last state change), ...',
+      'Failed VMs are listed below with their failure reason and bhyve\'s last exit, and VMs whose changed ' +
+      'config waits for their next start are named; then come the problems found in the VM configs ' +
+      '(file:line:column). A named VM that does not exist (or is not yours to see) exits 1.',
+    'With --json, the array of status objects from vmstated is printed as it is (without the config ' +
+      'problems): name, state, pid, workerPid, restarts, lastExit, failureReason, owner, group, description, ' +
+      'os, osversion, autostart, since (ISO time of the last state change), configFile, configPending.',
   );
   static override examples = [
     '<%= config.bin %> status',

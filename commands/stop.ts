@@ -7,7 +7,8 @@ export default class Stop extends VmActionCommand {
   static override description = describe(
     'Asks each guest to power off (ACPI, SIGTERM to bhyve); after the VM\'s stoptimeout the power-off is ' +
       'forced, then bhyve is killed. On a terminal the time left before the force is shown. Then ' +
-      'stop_storage and stop_network run. Exits 1 if any VM failed to stop cleanly.',
+      'stop_storage and stop_network run. A stopped VM counts as done. Exits 1 if any VM failed to stop ' +
+      'cleanly, or was failed already (it stays failed).',
     'Ctrl-C only stops the waiting (exit 130): vmstated carries on with the request.',
   );
   static override examples = [

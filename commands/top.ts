@@ -12,9 +12,11 @@ const CLEAR_SCREEN = '\x1b[H\x1b[2J';
 export default class Top extends ControlCommand {
   static override summary = "Show each VM's CPU and memory use (bhyve and its worker), refreshed like top(1).";
   static override description = describe(
-    'For every running VM: the pid, CPU % (100 % = one core) and resident memory of its bhyve process ' +
+    'For every VM that has a bhyve or worker process (or the named VM): the pid, CPU % (100 % = one core) ' +
+      'and resident memory of its bhyve process ' +
       'and of its vmstated worker. The screen refreshes every -d seconds; q or Ctrl-C quits. --once prints ' +
-      'one sample and exits; with --json each sample is a JSON array (one per line when refreshing).',
+      'one sample and exits; with --json each sample is a JSON array of {name, state, bhyve: {pid, ' +
+      'cpuPercent, rssBytes}, worker: {...}} (one per line when refreshing).',
     'CPU % is measured between two samples of the processes\' CPU time (/proc on Linux, ps(1) on FreeBSD).',
   );
   static override examples = [
