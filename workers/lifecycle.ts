@@ -3,6 +3,7 @@
  * and run one at a time; `status()` and `events()` answer at once, whatever runs.
  * Every job ends with the VM settled: stopped, running or failed.
  */
+import { isDeepStrictEqual } from 'node:util';
 import type { VmConfig } from '../src/config/types.js';
 import type { BhyveExit, TransitionReason, VmEvent, VmState, VmStatus } from '../src/protocol/types.js';
 import type { CommandOutcome, WorkerApi, WorkerSpec } from './api.js';
@@ -139,6 +140,8 @@ export class VmLifecycle implements WorkerApi {
   }
 
   updateConfig(vm: VmConfig): void {
+    // A re-attaching registry hands over the config it loaded: the same one is no change.
+    if (this.pendingConfig === null && isDeepStrictEqual(vm, this.vm)) return;
     this.pendingConfig = vm;
     if ((this.state === 'stopped' || this.state === 'failed') && !this.mailbox.busy) this.applyPendingConfig();
     else this.log.line('vmstated', 'configuration changed: it applies at the next start');

@@ -4,6 +4,7 @@
  * start to a running one, and a VM whose config is now broken keeps its last good config.
  */
 import { isDeepStrictEqual } from 'node:util';
+import { clearIdentityCache } from '../auth/authorize.js';
 import type { ConfigDirLoad, VmConfig } from '../config/types.js';
 import type { Registry } from './registry.js';
 import { restingStatus } from './vm-entry.js';
@@ -51,6 +52,8 @@ export function reload(registry: Registry): Promise<ReloadSummary> {
 
 async function reloadNow(registry: Registry): Promise<ReloadSummary> {
   const log = registry.log;
+  // Users and groups may have changed in NSS/LDAP, which the account-file check does not see.
+  clearIdentityCache();
   const load = await loadConfigs(registry.options.configdir);
   const broken = brokenSets(load);
   const fresh = new Map(load.vms.map((config) => [config.name, config]));

@@ -74,6 +74,7 @@ test('after a SIGKILL of the registry a new one re-attaches to the running VM, t
   await env.startDaemon();
   const kept = await env.status('web');
   assert.deepEqual([kept.state, kept.pid, kept.workerPid], ['running', adopted.pid, adopted.workerPid]);
+  assert.equal(kept.configPending, false, 'the same config handed over again is not a pending change');
 
   const stopper = await env.client();
   const { status: stopped } = await stopper.request<{ status: VmStatus }>('stop', { vm: 'web' });

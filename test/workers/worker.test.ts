@@ -104,6 +104,8 @@ test('updateConfig: applies at once when stopped; while running it waits for the
   assert.equal((await api.status()).description, 'first');
   assert.equal((await api.status()).configPending, false);
   await api.start();
+  await api.updateConfig({ ...vm.vm, description: 'first' });
+  assert.equal((await api.status()).configPending, false, 'the config it runs with again is no change (a re-attaching registry sends it)');
   await api.updateConfig({ ...vm.vm, description: 'second' });
   const running = await api.status();
   assert.equal(running.description, 'first');
