@@ -129,7 +129,7 @@ export class Registry implements WorkerListener {
 
   /** The body of a start, run in the VM's queue slot. */
   private async startNow(entry: VmEntry): Promise<CommandOutcome> {
-    if (this.stopping) return { ok: false, status: entry.status, error: 'vmstated is shutting down' };
+    if (this.stopping) throw new CommandError('INVALID_STATE', 'vmstated is shutting down; it starts no VM now');
     if (entry.worker === null && entry.configBroken) {
       throw new CommandError('INVALID_STATE', `VM "${entry.name}" has errors in ${entry.config.file}; fix them and reload first`);
     }
