@@ -1,6 +1,6 @@
 /** Calling an object exposed with Comlink on a Unix socket (the registry side). */
 import net from 'node:net';
-import * as Comlink from 'comlink';
+import * as Comlink from 'comlink/dist/esm/comlink.mjs';
 import type { WorkerApi } from '../../workers/api.js';
 import { socketEndpoint, type SocketEndpoint } from './socket-endpoint.js';
 

@@ -1,7 +1,7 @@
 /** Serving an object with Comlink on a Unix socket (the worker side). */
 import fs from 'node:fs';
 import net from 'node:net';
-import * as Comlink from 'comlink';
+import * as Comlink from 'comlink/dist/esm/comlink.mjs';
 import { socketEndpoint, type SocketEndpoint } from './socket-endpoint.js';
 
 /**

@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { test, type TestContext } from 'node:test';
-import * as Comlink from 'comlink';
+import * as Comlink from 'comlink/dist/esm/comlink.mjs';
 import { ConnectionLostError, connectSocket, connectWorker, exposeOnSocketServer, wrapEndpoint, type SocketEndpoint } from '../../src/rpc/index.js';
 
 interface Sample {
