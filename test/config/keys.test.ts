@@ -1,10 +1,21 @@
 /** Every config key: its type, its default, and how it is read. */
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { loadOne, summarize, onlyProblem, positionOf, tempDir, valueAt, writeVm } from './helpers.js';
 import { loadConfigDir } from '../../src/config/load.js';
+import type { ConfigDirLoad } from '../../src/config/types.js';
+
+/** Load `key = written` in one VM and check it gives exactly one error, matching `message`, at the value. */
+async function loadWithErrorAtValue(t: TestContext, key: string, written: string, message: RegExp): Promise<ConfigDirLoad> {
+  const { load, text } = await loadOne(t, `    ${key} = ${written};`);
+  const problem = onlyProblem(load.problems);
+  assert.equal(problem.severity, 'error');
+  assert.match(problem.message, message);
+  assert.deepEqual({ line: problem.line, column: problem.column }, valueAt(text, key, written));
+  return load;
+}
 
 test('a config with only configfile gets every default', async (t) => {
   const { load, file } = await loadOne(t, '');
@@ -106,11 +117,7 @@ const badMemory: [string, RegExp][] = [
 ];
 for (const [written, message] of badMemory) {
   test(`memory = ${written} is an error at the value`, async (t) => {
-    const { load, text } = await loadOne(t, `    memory = ${written};`);
-    const problem = onlyProblem(load.problems);
-    assert.equal(problem.severity, 'error');
-    assert.match(problem.message, message);
-    assert.deepEqual({ line: problem.line, column: problem.column }, valueAt(text, 'memory', written));
+    const load = await loadWithErrorAtValue(t, 'memory', written, message);
     assert.deepEqual(load.vms, []);
   });
 }
@@ -138,11 +145,7 @@ const badDurations: [string, string, RegExp][] = [
 ];
 for (const [key, written, message] of badDurations) {
   test(`${key} = ${written} is an error at the value`, async (t) => {
-    const { load, text } = await loadOne(t, `    ${key} = ${written};`);
-    const problem = onlyProblem(load.problems);
-    assert.equal(problem.severity, 'error');
-    assert.match(problem.message, message);
-    assert.deepEqual({ line: problem.line, column: problem.column }, valueAt(text, key, written));
+    await loadWithErrorAtValue(t, key, written, message);
   });
 }
 
@@ -175,11 +178,7 @@ const badValues: [string, string, RegExp][] = [
 ];
 for (const [key, written, message] of badValues) {
   test(`${key} = ${written} is an error at the value`, async (t) => {
-    const { load, text } = await loadOne(t, `    ${key} = ${written};`);
-    const problem = onlyProblem(load.problems);
-    assert.equal(problem.severity, 'error');
-    assert.match(problem.message, message);
-    assert.deepEqual({ line: problem.line, column: problem.column }, valueAt(text, key, written));
+    const load = await loadWithErrorAtValue(t, key, written, message);
     assert.deepEqual(load.vms, []);
     assert.equal(load.rejected?.[0]?.name, key === 'name' ? undefined : 'vm0');
   });
