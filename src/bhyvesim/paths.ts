@@ -31,19 +31,9 @@ export function simStateDir(env: NodeJS.ProcessEnv = process.env): string {
   return path.join(os.tmpdir(), `bhyve-sim-${uid}`);
 }
 
-/** The simulated `/dev/vmm` directory. */
-export function vmmDir(stateDir: string): string {
-  return path.join(stateDir, 'vmm');
-}
-
 /** The simulated `/dev/vmm/<name>` record. */
 export function vmmRecordPath(stateDir: string, name: string): string {
   return path.join(stateDir, 'vmm', name);
-}
-
-/** Directory of the control sockets of running simulated bhyve processes. */
-export function controlDir(stateDir: string): string {
-  return path.join(stateDir, 'run');
 }
 
 /** The control socket of the simulated bhyve running VM `name`. */
