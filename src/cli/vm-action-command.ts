@@ -20,8 +20,8 @@ export abstract class VmActionCommand extends ControlCommand {
   protected abstract readonly action: VmAction;
 
   protected async runAction(argv: unknown[], flags: { socket: string; json: boolean; wait?: boolean }): Promise<void> {
+    // No VM at all is refused by oclif already (the vm argument is required).
     const vms = argv.map(String);
-    if (vms.length === 0) throw failure(`${this.action}: name at least one VM`, EXIT.USAGE);
     const unknownFlag = vms.find((vm) => vm.startsWith('-'));
     if (unknownFlag !== undefined) throw failure(`${this.action}: unknown flag ${unknownFlag}`, EXIT.USAGE);
     const wait = flags.wait ?? true;
