@@ -97,13 +97,7 @@ export class VmLifecycle implements WorkerApi {
   }
 
   start(): Promise<CommandOutcome> {
-    if (this.releasing) return Promise.resolve(this.exitingOutcome());
-    this.noteCommand('start');
-    return this.mailbox.post(async () => {
-      if (this.state === 'failed') return this.outcome(false, `${this.vm.name} is in failure mode (${this.failureReason}); run failreset first`);
-      if (this.state === 'stopped') await this.guarded(() => this.startSequence());
-      return this.outcomeFor('running');
-    });
+    return this.bringUp('start');
   }
 
   stop(reason: 'stop' | 'shutdown' = 'stop'): Promise<CommandOutcome> {
@@ -117,12 +111,17 @@ export class VmLifecycle implements WorkerApi {
   }
 
   restart(): Promise<CommandOutcome> {
+    return this.bringUp('restart');
+  }
+
+  /** start and restart: refused in failure mode; a stopped VM starts; a running one restarts for `restart` only. */
+  private bringUp(command: 'start' | 'restart'): Promise<CommandOutcome> {
     if (this.releasing) return Promise.resolve(this.exitingOutcome());
-    this.noteCommand('restart');
+    this.noteCommand(command);
     return this.mailbox.post(async () => {
       if (this.state === 'failed') return this.outcome(false, `${this.vm.name} is in failure mode (${this.failureReason}); run failreset first`);
       if (this.state === 'stopped') await this.guarded(() => this.startSequence());
-      else await this.guarded(() => this.commandedRestart());
+      else if (command === 'restart') await this.guarded(() => this.commandedRestart());
       return this.outcomeFor('running');
     });
   }
