@@ -48,6 +48,8 @@ export function clearIdentityCache(): void {
 
 const ACCOUNT_FILES = ['/etc/passwd', '/etc/group'];
 let accountFilesStamp = '';
+/** True while filterVisible runs: it looked at the account files once for the whole list. */
+let accountFilesChecked = false;
 
 /** Drops cached answers when an account file was rewritten since the last look. */
 function dropCacheIfAccountsChanged(): void {
@@ -76,7 +78,7 @@ function resolve(
   const name = nameOrId.trim();
   if (NUMERIC_ID.test(name)) return Number(name);
   if (name === '') return null;
-  dropCacheIfAccountsChanged();
+  if (!accountFilesChecked) dropCacheIfAccountsChanged();
   const now = Date.now();
   const hit = cache.get(name);
   if (hit !== undefined && hit.expires > now) return hit.id;
@@ -149,6 +151,22 @@ export function canSee(peer: PeerCredentials, vm: VmAccess): boolean {
     if (gid !== null && (peer.gid === gid || peer.groups.includes(gid))) return true;
   }
   return false;
+}
+
+/**
+ * The items whose VM the peer may see. The account files are looked at once for the whole list,
+ * not twice per VM (status of 200 VMs by a non-root user would stat them 800 times).
+ */
+export function filterVisible<T>(peer: PeerCredentials, items: Iterable<T>, accessOf: (item: T) => VmAccess): T[] {
+  const all = [...items];
+  if (peer.uid === 0) return all;
+  dropCacheIfAccountsChanged();
+  accountFilesChecked = true;
+  try {
+    return all.filter((item) => canSee(peer, accessOf(item)));
+  } finally {
+    accountFilesChecked = false;
+  }
 }
 
 /**

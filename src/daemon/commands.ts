@@ -1,6 +1,6 @@
 /** What each control request does (DESIGN.md section 6), after authorization by peer credentials. */
 import path from 'node:path';
-import { authorize, canSee } from '../auth/authorize.js';
+import { authorize, canSee, filterVisible } from '../auth/authorize.js';
 import type { PeerCredentials } from '../auth/peercred.js';
 import { describeRequest, errorReply, okReply } from '../protocol/request.js';
 import type { Command, EventLine, VmEvent } from '../protocol/types.js';
@@ -40,7 +40,7 @@ function visibleVm(ctl: DaemonControl, peer: PeerCredentials, cmd: Command, name
 function visibleVms(ctl: DaemonControl, request: ParsedRequest, peer: PeerCredentials): VmEntry[] {
   const name = request.args.vm as string | undefined;
   if (name !== undefined) return [visibleVm(ctl, peer, request.cmd, name)];
-  return [...ctl.registry.entries.values()].filter((entry) => canSee(peer, entry.config));
+  return filterVisible(peer, ctl.registry.entries.values(), (entry) => entry.config);
 }
 
 function rootOnly(ctl: DaemonControl, request: ParsedRequest, peer: PeerCredentials): void {

@@ -1,7 +1,7 @@
 /** The decisions and decoders that need no second user (see peercred.test.ts for real uids). */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { authorize, canSee, lookupInColonFile, resolveGroup, resolveUser } from '../../src/auth/authorize.js';
+import { authorize, canSee, filterVisible, lookupInColonFile, resolveGroup, resolveUser } from '../../src/auth/authorize.js';
 import { PeerCredentialsError, parseProcStatusGroups, parseXucred } from '../../src/auth/peercred.js';
 
 test('decoding a FreeBSD struct xucred: cr_groups[0] is the gid, the rest supplementary, pid last', () => {
@@ -76,4 +76,17 @@ test('the rules: root all, owner and group members their VMs, others nothing hid
   assert.equal(authorize(root, 'shutdown'), 'allow');
   assert.equal(canSee(root, {}), true);
   assert.equal(canSee({ uid: 5, gid: 0, groups: [0] }, {}), false, 'gid 0 is not root');
+});
+
+test('filterVisible keeps what canSee allows, for root everything, in order', () => {
+  const vms = [
+    { name: 'mine', owner: 1001 },
+    { name: 'theirs', owner: 1002 },
+    { name: 'ours', group: 20 },
+    { name: 'nobodys' },
+  ];
+  const user = { uid: 1001, gid: 1001, groups: [20] };
+  assert.deepEqual(filterVisible(user, vms, (vm) => vm).map((vm) => vm.name), ['mine', 'ours']);
+  assert.deepEqual(filterVisible({ uid: 1002, gid: 1002, groups: [] }, vms, (vm) => vm).map((vm) => vm.name), ['theirs']);
+  assert.deepEqual(filterVisible({ uid: 0, gid: 0, groups: [] }, new Set(vms), (vm) => vm).map((vm) => vm.name), ['mine', 'theirs', 'ours', 'nobodys']);
 });
