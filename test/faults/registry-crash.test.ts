@@ -2,15 +2,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { sendControl } from '../../src/bhyvesim/control.js';
 import { controlSocketPath } from '../../src/bhyvesim/paths.js';
-import { createVmstatedEnv, waitFor } from '../helpers/vmstated-env.js';
-import { bhyvesByVm, doubledVms, isAlive, startAll, statusAll, vmNames, vmmRecords } from './cluster.js';
+import { createVmstatedEnv, killAndWait, waitFor } from '../helpers/vmstated-env.js';
+import { bhyvesByVm, doubledVms, startAll, statusAll, vmNames, vmmRecords } from './cluster.js';
 
 const VMS = 50;
-
-async function killAndWait(pid: number): Promise<void> {
-  process.kill(pid, 'SIGKILL');
-  await waitFor(`pid ${pid} to die`, () => (isAlive(pid) ? undefined : true));
-}
 
 test(`registry SIGKILL with ${VMS} running VMs: the next registry re-attaches all, launches no second bhyve, handles later guest exits; a killed worker's VM is adopted`, { timeout: 150_000 }, async (t) => {
   const env = createVmstatedEnv('vmstated-crash-');
