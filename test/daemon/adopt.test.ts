@@ -7,14 +7,9 @@ import { CONFIG_REMOVED_NOTE } from '../../src/daemon/vm-entry.js';
 import { ControlError } from '../../src/protocol/client.js';
 import type { VmStatus } from '../../src/protocol/types.js';
 import { BHYVECTL_SIM_BIN } from '../helpers/paths.js';
-import { createVmstatedEnv, waitFor } from '../helpers/vmstated-env.js';
+import { createVmstatedEnv, killAndWait, waitFor } from '../helpers/vmstated-env.js';
 import type { VmstatedEnv } from '../helpers/vmstated-env.js';
 import { isProcessAlive as isAlive } from '../../src/shared/process.js';
-
-async function killAndWait(pid: number): Promise<void> {
-  process.kill(pid, 'SIGKILL');
-  await waitFor(`pid ${pid} to die`, () => (isAlive(pid) ? undefined : true));
-}
 
 /** Makes the guest reboot; a bhyve just launched may not have its instance yet: then ask again. */
 async function rebootGuest(env: VmstatedEnv, vm: string): Promise<void> {

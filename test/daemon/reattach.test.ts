@@ -5,13 +5,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { VmStatus } from '../../src/protocol/types.js';
 import { BHYVECTL_SIM_BIN } from '../helpers/paths.js';
-import { createVmstatedEnv, waitFor } from '../helpers/vmstated-env.js';
+import { createVmstatedEnv, killAndWait, waitFor } from '../helpers/vmstated-env.js';
 import { isProcessAlive as isAlive } from '../../src/shared/process.js';
-
-async function killAndWait(pid: number): Promise<void> {
-  process.kill(pid, 'SIGKILL');
-  await waitFor(`pid ${pid} to die`, () => (isAlive(pid) ? undefined : true));
-}
 
 test('after a SIGKILL of the registry a new one re-attaches to the running VM, then adopts a bhyve whose worker died', async (t) => {
   const env = createVmstatedEnv();

@@ -4,13 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ControlError } from '../../src/protocol/client.js';
 import type { VmStatus } from '../../src/protocol/types.js';
-import { createVmstatedEnv, waitFor } from '../helpers/vmstated-env.js';
-import { isProcessAlive as isAlive } from '../../src/shared/process.js';
-
-async function killAndWait(pid: number): Promise<void> {
-  process.kill(pid, 'SIGKILL');
-  await waitFor(`pid ${pid} to die`, () => (isAlive(pid) ? undefined : true));
-}
+import { createVmstatedEnv, killAndWait, waitFor } from '../helpers/vmstated-env.js';
 
 function launches(logdir: string, vm: string): number {
   return fs.readFileSync(path.join(logdir, `${vm}.log`), 'utf8').split('\n').filter((line) => line.includes('launched bhyve pid')).length;

@@ -15,6 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { ControlClient } from '../../src/protocol/client.js';
 import type { VmStatus } from '../../src/protocol/types.js';
+import { isProcessAlive } from '../../src/shared/process.js';
 import { BHYVECTL_SIM_BIN, BHYVE_SIM_BIN, VMSTATED_BIN } from './paths.js';
 import { runNode } from './run.js';
 import type { RunResult } from './run.js';
@@ -90,6 +91,12 @@ export async function waitFor<T>(what: string, check: () => T | undefined | Prom
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
+}
+
+/** SIGKILLs a process and waits until it is gone (a zombie counts as gone). */
+export async function killAndWait(pid: number): Promise<void> {
+  process.kill(pid, 'SIGKILL');
+  await waitFor(`pid ${pid} to die`, () => (isProcessAlive(pid) ? undefined : true));
 }
 
 export function createVmstatedEnv(prefix = 'vmstated-test-'): VmstatedEnv {
