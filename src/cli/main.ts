@@ -17,15 +17,19 @@ interface OclifErrorShape {
   stack?: string;
 }
 
-/** Exit status and what to print for an error that reached the top. */
-export function describeTopLevelError(error: unknown): { exit: number; message: string | null } {
+/**
+ * Exit status and what to print for an error that reached the top. `command` is the command that
+ * was run, when it exists: a usage error then points at that command's help, which lists its flags.
+ */
+export function describeTopLevelError(error: unknown, command?: string): { exit: number; message: string | null } {
   const shaped = (typeof error === 'object' && error !== null ? error : { message: String(error) }) as OclifErrorShape;
   // this.exit(n) in a command: the command already said what it had to say.
   if (shaped.code === 'EEXIT') return { exit: shaped.oclif?.exit ?? EXIT.FAILED, message: null };
   if (shaped.oclif?.exit !== undefined) {
     // oclif's own usage errors end with a hint line; keep the first lines, drop the styling.
     const text = shaped.message.replace(/\nSee more help with --help$/, '');
-    const hint = shaped.oclif.exit === EXIT.USAGE ? "\n(see 'vmstatedctl --help')" : '';
+    const help = command === undefined ? 'vmstatedctl --help' : `vmstatedctl ${command} --help`;
+    const hint = shaped.oclif.exit === EXIT.USAGE ? `\n(see '${help}')` : '';
     return { exit: shaped.oclif.exit, message: `vmstatedctl: ${text}${hint}` };
   }
   return { exit: EXIT.FAILED, message: `vmstatedctl: internal error: ${shaped.stack ?? shaped.message}` };
@@ -74,11 +78,14 @@ export async function main(rawArgv: readonly string[]): Promise<void> {
   const argv = moveGlobalOptionsAfterCommand(rawArgv);
   const { run, flush } = loadRunner();
   let exit: number = EXIT.OK;
+  let command: string | undefined;
   try {
-    await run(argv, await loadConfig());
+    const config = await loadConfig();
+    if (argv[0] !== undefined && config.findCommand(argv[0]) !== undefined) command = argv[0];
+    await run(argv, config);
     await flush();
   } catch (error) {
-    const outcome = describeTopLevelError(error);
+    const outcome = describeTopLevelError(error, command);
     if (outcome.message !== null) process.stderr.write(outcome.message + '\n');
     exit = outcome.exit;
   }

@@ -29,6 +29,8 @@ test('top-level errors: usage errors exit 2, this.exit keeps its code silently, 
   const usage = describeTopLevelError({ message: 'Missing 1 required arg:\nSee more help with --help', oclif: { exit: 2 } });
   assert.equal(usage.exit, 2);
   assert.match(usage.message!, /^vmstatedctl: Missing 1 required arg:\n\(see 'vmstatedctl --help'\)$/);
+  const inCommand = describeTopLevelError({ message: 'Nonexistent flag: --bogus\nSee more help with --help', oclif: { exit: 2 } }, 'start');
+  assert.match(inCommand.message!, /^vmstatedctl: Nonexistent flag: --bogus\n\(see 'vmstatedctl start --help'\)$/);
   const internal = describeTopLevelError(new TypeError('boom'));
   assert.equal(internal.exit, 1);
   assert.match(internal.message!, /^vmstatedctl: internal error: TypeError: boom/);
