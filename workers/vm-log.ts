@@ -105,7 +105,7 @@ export class VmLog {
   private flush(): void {
     if (this.fd === null) return this.scheduleRetry();
     if (this.dropped > 0) {
-      this.pending.unshift(`${new Date().toISOString()} vmstated: ${this.dropped} log lines were lost while the log could not be written\n`);
+      this.pending.unshift(formatLogLine('vmstated', `${this.dropped} log lines were lost while the log could not be written`));
       this.dropped = 0;
     }
     try {
