@@ -1,6 +1,5 @@
 import { Args, Flags } from '../src/cli/oclif.js';
-import { ControlCommand, daemonMessage, describe, failure, isControlError, isUnreachable } from '../src/cli/base-command.js';
-import { EXIT } from '../src/cli/exit-codes.js';
+import { ControlCommand, describe, isUnreachable } from '../src/cli/base-command.js';
 import { logLines } from '../src/cli/log-lines.js';
 import { onInterrupt, printLine } from '../src/cli/stream.js';
 
@@ -49,16 +48,6 @@ export default class Logs extends ControlCommand {
       if (!(interrupted && isUnreachable(error))) throw error;
     } finally {
       release();
-    }
-  }
-
-  /** Names the VM in the daemon's refusal (no such VM, not yours). */
-  private async vmRequest<T>(vm: string, send: () => Promise<T>): Promise<T> {
-    try {
-      return await send();
-    } catch (error) {
-      if (isControlError(error)) throw failure(`${vm}: ${daemonMessage(error, vm)}`, EXIT.FAILED);
-      throw error;
     }
   }
 }

@@ -1,8 +1,7 @@
 import { Args } from '../src/cli/oclif.js';
 import type { ConfigProblem } from '../src/config/types.js';
 import type { VmStatus } from '../src/protocol/types.js';
-import { ControlCommand, daemonMessage, describe, failure, isControlError, type DaemonConnection } from '../src/cli/base-command.js';
-import { EXIT } from '../src/cli/exit-codes.js';
+import { ControlCommand, describe, isControlError, type DaemonConnection } from '../src/cli/base-command.js';
 
 export default class Status extends ControlCommand {
   static override summary = 'Show the state of every VM (or of one) and any config problems.';
@@ -43,12 +42,8 @@ export default class Status extends ControlCommand {
   }
 
   private async requestStatus(connection: DaemonConnection, vm: string | undefined): Promise<VmStatus[]> {
-    try {
-      return await this.quickRequest<VmStatus[]>(connection, 'status', vm === undefined ? {} : { vm });
-    } catch (error) {
-      if (vm !== undefined && isControlError(error)) throw failure(`${vm}: ${daemonMessage(error, vm)}`, EXIT.FAILED);
-      throw error;
-    }
+    if (vm === undefined) return this.quickRequest<VmStatus[]>(connection, 'status');
+    return this.vmRequest(vm, () => this.quickRequest<VmStatus[]>(connection, 'status', { vm }));
   }
 
   /** Config problems are extra information: a daemon that refuses them does not fail `status`. */

@@ -105,6 +105,16 @@ export abstract class ControlCommand extends Command {
     return connection.request<T>(cmd, args, { timeoutMs: QUICK_REQUEST_TIMEOUT_MS });
   }
 
+  /** Sends a request about one VM, naming the VM in the daemon's refusal (no such VM, not yours). */
+  protected async vmRequest<T>(vm: string, send: () => Promise<T>): Promise<T> {
+    try {
+      return await send();
+    } catch (error) {
+      if (isControlError(error)) throw failure(`${vm}: ${daemonMessage(error, vm)}`, EXIT.FAILED);
+      throw error;
+    }
+  }
+
   /** Prints `vmstatedctl: <vm>: <message>` on stderr. */
   protected reportVmError(vm: string, message: string): void {
     process.stderr.write(`vmstatedctl: ${vm}: ${message}\n`);
