@@ -43,23 +43,15 @@ export async function spawnWorker(spec: WorkerSpec, timeoutMs = SPAWN_TIMEOUT_MS
 
 /** True once the worker we started (not an older one on the same path) answers `status()`. */
 async function answers(socket: string, workerPid: number | undefined, remainingMs: number): Promise<boolean> {
-  if (remainingMs <= 0 || !fs.existsSync(socket)) return false;
-  let connection;
-  try {
-    connection = await connectWorker(socket, Math.min(remainingMs, 1_000));
-    return (await withinMs(connection.api.status(), 1_000)).workerPid === workerPid;
-  } catch {
-    return false;
-  } finally {
-    connection?.close();
-  }
+  return remainingMs > 0 && (await liveWorkerPid(socket, Math.min(remainingMs, 1_000))) === workerPid;
 }
 
-async function liveWorkerPid(socket: string): Promise<number | null> {
+/** The pid of the worker answering `status()` on `socket`, or null when none does. */
+async function liveWorkerPid(socket: string, connectMs = 1_000): Promise<number | null> {
   if (!fs.existsSync(socket)) return null;
   let connection;
   try {
-    connection = await connectWorker(socket, 1_000);
+    connection = await connectWorker(socket, connectMs);
     return (await withinMs(connection.api.status(), 1_000)).workerPid;
   } catch {
     return null; // a stale socket: the new worker replaces it
