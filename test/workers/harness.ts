@@ -21,6 +21,7 @@ import { connectWorker, type RemoteConnection } from '../../src/rpc/client.js';
 import type { WorkerApi, WorkerSpec } from '../../workers/api.js';
 import { isProcessAlive as isAlive } from '../../src/shared/process.js';
 import { spawnWorker } from '../../workers/spawn.js';
+import { waitFor } from '../helpers/vmstated-env.js';
 
 const BHYVE_STAND_IN = `#!/bin/sh
 d=$(dirname "$0")
@@ -245,13 +246,9 @@ export type Remote = RemoteConnection<WorkerApi>['api'];
 /** Alive, and not a zombie (this container's init reaps orphans late or never). */
 export { isProcessAlive as isAlive } from '../../src/shared/process.js';
 
-/** Bounded wait for a condition checked every 25 ms. */
+/** Bounded wait for a condition: the shared waitFor, with a boolean condition. */
 export async function until(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
+  await waitFor(what, () => (condition() ? true : undefined), timeoutMs);
 }
 
 function killQuietly(pid: number): void {
