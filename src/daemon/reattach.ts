@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { WorkerRecord, WorkerSpec } from '../../workers/api.js';
-import { workerFiles } from '../../workers/worker-files.js';
+import { WORKER_RECORD_SUFFIX, workerFiles } from '../../workers/worker-files.js';
 import type { VmConfig } from '../config/types.js';
 import type { VmStatus } from '../protocol/types.js';
 import { isProcessAlive } from '../shared/process.js';
@@ -18,7 +18,6 @@ import { withTimeout } from './timeout.js';
 import { connectToWorker } from './worker-link.js';
 import type { WorkerLink } from './worker-link.js';
 
-const RECORD_SUFFIX = '.worker.json';
 
 function readRecord(file: string): WorkerRecord | null {
   try {
@@ -41,7 +40,7 @@ export async function reattachWorkers(registry: Registry): Promise<void> {
   const log = registry.log;
   let names: string[];
   try {
-    names = fs.readdirSync(rundir).filter((name) => name.endsWith(RECORD_SUFFIX));
+    names = fs.readdirSync(rundir).filter((name) => name.endsWith(WORKER_RECORD_SUFFIX));
   } catch {
     return;
   }
@@ -191,7 +190,7 @@ export async function recoverLostWorker(registry: Registry, entry: VmEntry, work
   // A dying worker removes its record as it exits: give it a moment before reading the record.
   const deadline = Date.now() + 1000;
   while (isProcessAlive(workerPid) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
-  const file = path.join(registry.options.rundir, `${entry.name}${RECORD_SUFFIX}`);
+  const file = workerFiles(registry.options.rundir, entry.name).record;
   const record = readRecord(file);
   const knownBhyvePid = entry.status.pid;
   if (record !== null && record.workerPid === workerPid) {
