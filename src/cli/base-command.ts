@@ -5,8 +5,10 @@
 import type { Command as ProtocolCommand, VmEvent } from '../protocol/types.js';
 import { EXIT, EXIT_STATUS_HELP, type ExitCode } from './exit-codes.js';
 import { CLIError, Command, Flags } from './oclif.js';
+import { DEFAULTS } from '../daemon/options.js';
 
-export const DEFAULT_SOCKET = '/var/run/vmstated.sock';
+/** The daemon's own default (vmstated -s), so the two never drift apart. */
+const DEFAULT_SOCKET = DEFAULTS.sockpath;
 /** How long connecting to the socket may take before vmstated counts as unreachable. */
 export const CONNECT_TIMEOUT_MS = 5_000;
 /** How long a quick request (status, reload, ...) may wait for its reply. */
