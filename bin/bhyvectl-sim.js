@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// The bhyvectl simulator (see `bhyvectl-sim.js --help`): stands in for /usr/sbin/bhyvectl.
+// The Node implementation of the bhyvectl simulator (see `bhyvectl-sim --help`); bin/bhyvectl-sim,
+// its sh front end, stands in for /usr/sbin/bhyvectl and runs this for what it does not answer itself.
 import { runBhyvectl } from '../dist/src/bhyvesim/bhyvectl.js';
 
 runBhyvectl(process.argv.slice(2)).then(

@@ -27,7 +27,7 @@ const args = [
   '-c', path.join(root, 'examples'),
   '-s', paths.socket, '-p', paths.pidfile, '-l', paths.logdir, '-r', paths.rundir,
   '--bhyve', path.join(root, 'bin', 'bhyve-sim.js'),
-  '--bhyvectl', path.join(root, 'bin', 'bhyvectl-sim.js'),
+  '--bhyvectl', path.join(root, 'bin', 'bhyvectl-sim'),
 ];
 const daemon = spawn(process.execPath, args, {
   stdio: 'inherit',
@@ -44,7 +44,7 @@ In another terminal, in ${root}:
   npx vmstatedctl start build
   npx vmstatedctl logs web -f
   npx vmstatedctl events
-  BHYVE_SIM_DIR=$PWD/${path.relative(root, paths.simdir)} node bin/bhyvectl-sim.js --vm=web --sim-guest=reboot
+  BHYVE_SIM_DIR=$PWD/${path.relative(root, paths.simdir)} bin/bhyvectl-sim --vm=web --sim-guest=reboot
   kill -HUP $(cat ${relative(paths.pidfile)})      # reload the configs, reopen the logs
 
 VM logs: ${relative(paths.logdir)}/<vm>.log.  Ctrl-C stops every VM (reverse start order) and exits.

@@ -4,6 +4,11 @@
  * The state directory stands in for the kernel: `<dir>/vmm/<name>` is the simulated
  * `/dev/vmm/<name>` (a JSON VmmRecord), `<dir>/run/<name>.sock` is the control socket of the
  * running simulated bhyve, `<dir>/boots/<name>` counts boots for `sim.times`.
+ *
+ * bin/bhyvectl-sim, the POSIX sh front end of the simulated bhyvectl, mirrors simStateDir(),
+ * vmmRecordPath() and controlSocketPath() (and the socket path limit of socketAddress()) for the
+ * calls it answers without Node: change them together. test/bhyvesim/front-end.test.ts proves
+ * that both give the same output, exit status and state directory for the same arguments.
  */
 import os from 'node:os';
 import path from 'node:path';
@@ -18,8 +23,17 @@ export function simBhyvePath(): string {
   return path.join(repoRoot, 'bin', 'bhyve-sim.js');
 }
 
-/** Absolute path of the simulated bhyvectl executable (for `vmstated --bhyvectl`). */
+/**
+ * Absolute path of the simulated bhyvectl executable (for `vmstated --bhyvectl`): the sh front
+ * end, which answers `--destroy` of an idle instance itself and runs the Node implementation
+ * (simBhyvectlNodePath()) for everything else.
+ */
 export function simBhyvectlPath(): string {
+  return path.join(repoRoot, 'bin', 'bhyvectl-sim');
+}
+
+/** The Node implementation of the simulated bhyvectl, behind the sh front end. */
+export function simBhyvectlNodePath(): string {
   return path.join(repoRoot, 'bin', 'bhyvectl-sim.js');
 }
 

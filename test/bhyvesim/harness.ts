@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { TestContext } from 'node:test';
 import { runNode, type RunResult } from '../helpers/run.js';
-import { simBhyvectlPath, simBhyvePath } from '../../src/bhyvesim/paths.js';
+import { simBhyvectlNodePath, simBhyvectlPath, simBhyvePath } from '../../src/bhyvesim/paths.js';
 import { readVmmRecord, type VmmRecord } from '../../src/bhyvesim/record.js';
 
 const WAIT_MS = 30_000;
@@ -129,9 +129,14 @@ export class SimSandbox {
     return this.launch(['-k', this.config(`${name}.conf`, lines), name]);
   }
 
-  /** Runs bhyvectl-sim to completion. */
-  bhyvectl(args: readonly string[]): Promise<RunResult> {
-    return runNode(simBhyvectlPath(), args, { env: this.env, cwd: this.dir, timeoutMs: WAIT_MS });
+  /** Runs bhyvectl-sim (the sh front end, as vmstated runs it) to completion. */
+  bhyvectl(args: readonly string[], env: NodeJS.ProcessEnv = this.env): Promise<RunResult> {
+    return runProgram(simBhyvectlPath(), args, { env, cwd: this.dir, timeoutMs: WAIT_MS });
+  }
+
+  /** Runs the Node implementation behind the front end (bin/bhyvectl-sim.js) to completion. */
+  bhyvectlNode(args: readonly string[], env: NodeJS.ProcessEnv = this.env): Promise<RunResult> {
+    return runNode(simBhyvectlNodePath(), args, { env, cwd: this.dir, timeoutMs: WAIT_MS });
   }
 
   /** bhyve-sim run to completion (for launches that fail at once). */
@@ -142,4 +147,27 @@ export class SimSandbox {
   record(name: string): VmmRecord | null {
     return readVmmRecord(name, this.dir);
   }
+}
+
+/** Runs an executable (not a Node script) to completion; kills it (and fails) after `timeoutMs`. */
+function runProgram(file: string, args: readonly string[], options: { env: NodeJS.ProcessEnv; cwd: string; timeoutMs: number }): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args, { env: options.env, cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${file} ${args.join(' ')} did not exit within ${options.timeoutMs} ms\n${stderr}`));
+    }, options.timeoutMs);
+    child.on('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    child.on('close', (status, signal) => {
+      clearTimeout(timer);
+      resolve({ status, signal, stdout, stderr });
+    });
+  });
 }

@@ -16,7 +16,8 @@ import path from 'node:path';
 import { ControlClient } from '../../src/protocol/client.js';
 import type { VmStatus } from '../../src/protocol/types.js';
 import { isProcessAlive } from '../../src/shared/process.js';
-import { BHYVECTL_SIM_BIN, BHYVE_SIM_BIN, VMSTATED_BIN } from './paths.js';
+import { simBhyvectlPath } from '../../src/bhyvesim/paths.js';
+import { BHYVE_SIM_BIN, VMSTATED_BIN } from './paths.js';
 import { runNode } from './run.js';
 import type { RunResult } from './run.js';
 
@@ -133,7 +134,7 @@ export function createVmstatedEnv(prefix = 'vmstated-test-'): VmstatedEnv {
     args(extra = []) {
       return [
         '-c', configdir, '-s', env.sockpath, '-p', env.pidfile, '-l', env.logdir, '-r', env.rundir,
-        '--bhyve', BHYVE_SIM_BIN, '--bhyvectl', BHYVECTL_SIM_BIN, ...extra,
+        '--bhyve', BHYVE_SIM_BIN, '--bhyvectl', simBhyvectlPath(), ...extra,
       ];
     },
 
