@@ -7,7 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { moveGlobalOptionsAfterCommand } from './argv.js';
 import { EXIT } from './exit-codes.js';
-import { loadRunner, type Config } from './oclif.js';
+import { Config, flush, Plugin, run } from './oclif.js';
 import { exitAfterFlush } from './stream.js';
 
 interface OclifErrorShape {
@@ -35,26 +35,23 @@ export function describeTopLevelError(error: unknown, command?: string): { exit:
   return { exit: EXIT.FAILED, message: `vmstatedctl: internal error: ${shaped.stack ?? shaped.message}` };
 }
 
-/** The package root (dist/src/cli/main.js is three levels below it). */
+/** The package root (dist/src/cli/main.js, and the bundle beside it, are three levels below it). */
 const PACKAGE_ROOT = fileURLToPath(new URL('../../..', import.meta.url));
+export const CLI_BUNDLE_PATH = 'dist/src/cli/vmstatedctl.cjs';
 
 /**
- * True when oclif.manifest.json (written by `node dist/src/cli/manifest.js`) is older than a
- * compiled command: oclif would trust its stale flags and arguments.
+ * True when oclif.manifest.json (written by `npm run build`) is older than the vmstatedctl bundle:
+ * oclif would trust its stale flags and arguments.
  */
 export function manifestIsStale(packageRoot: string): boolean {
   let manifestTime: number;
   try {
     manifestTime = fs.statSync(path.join(packageRoot, 'oclif.manifest.json')).mtimeMs;
   } catch {
-    return false; // no manifest: oclif finds the commands itself
+    return false; // no manifest: oclif builds the commands' flags itself
   }
-  const commandsDir = path.join(packageRoot, 'dist', 'commands');
   try {
-    return fs
-      .readdirSync(commandsDir)
-      .filter((name) => name.endsWith('.js'))
-      .some((name) => fs.statSync(path.join(commandsDir, name)).mtimeMs > manifestTime);
+    return fs.statSync(path.join(packageRoot, CLI_BUNDLE_PATH)).mtimeMs > manifestTime;
   } catch {
     return true;
   }
@@ -63,10 +60,9 @@ export function manifestIsStale(packageRoot: string): boolean {
 /**
  * oclif's Config for vmstatedctl, built from our own package.json and manifest: no search for the
  * package root, no lilconfig scan, no user/dev plugin discovery (vmstatedctl has no plugins).
- * A stale manifest is ignored, so oclif finds the commands itself.
+ * A stale manifest is ignored: oclif then builds the commands' flags from the bundle.
  */
 async function loadConfig(): Promise<Config> {
-  const { Config, Plugin } = loadRunner();
   const pjson = JSON.parse(fs.readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as ConstructorParameters<typeof Plugin>[0]['pjson'];
   const ignoreManifest = manifestIsStale(PACKAGE_ROOT);
   const plugin = new Plugin({ root: PACKAGE_ROOT, pjson, isRoot: true, ignoreManifest });
@@ -76,7 +72,6 @@ async function loadConfig(): Promise<Config> {
 
 export async function main(rawArgv: readonly string[]): Promise<void> {
   const argv = moveGlobalOptionsAfterCommand(rawArgv);
-  const { run, flush } = loadRunner();
   let exit: number = EXIT.OK;
   let command: string | undefined;
   try {

@@ -1,15 +1,11 @@
 /**
  * Writes oclif.manifest.json for vmstatedctl, as `oclif manifest` (from the oclif dev package,
- * which we do not install) would: with it, oclif loads only the command being run instead of
- * importing every command file at each start.
- *
- * Run after every build that changes commands (a stale manifest means stale flags):
- *   node dist/src/cli/manifest.js [package root]
- * Remove the file (or run this again) when commands change.
+ * which we do not install) would: with it, oclif reads every command's flags and arguments from
+ * one JSON file instead of building them at each start. `npm run build` writes it
+ * (src/build/bundle.ts); vmstatedctl ignores a manifest older than the compiled commands.
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Plugin } from '@oclif/core/config';
 
 export const MANIFEST_FILE = 'oclif.manifest.json';
@@ -22,11 +18,4 @@ export async function writeManifest(root: string): Promise<string> {
   fs.writeFileSync(temporary, JSON.stringify(plugin.manifest, null, 2) + '\n');
   fs.renameSync(temporary, file);
   return file;
-}
-
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const root = path.resolve(process.argv[2] ?? fileURLToPath(new URL('../../..', import.meta.url)));
-  const file = await writeManifest(root);
-  const count = Object.keys((JSON.parse(fs.readFileSync(file, 'utf8')) as { commands: object }).commands).length;
-  process.stdout.write(`${file}: ${count} commands\n`);
 }

@@ -1,5 +1,5 @@
 /**
- * The real bin/vmstatedctl.js, run as a child process against a fake vmstated (fake-daemon.ts):
+ * The real bin/vmstatedctl.cjs, run as a child process against a fake vmstated (fake-daemon.ts):
  * argv handling, each command's requests and output, exit codes and error messages.
  */
 import { test } from 'node:test';

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Request, VmEvent, VmStatus } from '../../src/protocol/types.js';
 
-export const CTL_BIN = fileURLToPath(new URL('../../../bin/vmstatedctl.js', import.meta.url));
+export const CTL_BIN = fileURLToPath(new URL('../../../bin/vmstatedctl.cjs', import.meta.url));
 
 export interface FakeConnection {
   reply(result: unknown): void;
@@ -114,7 +114,7 @@ export interface CtlOptions {
   onSpawn?(child: import('node:child_process').ChildProcess): void;
 }
 
-/** Runs the real bin/vmstatedctl.js as a child process. VMSTATED_SOCKET is unset unless given. */
+/** Runs the real bin/vmstatedctl.cjs as a child process. VMSTATED_SOCKET is unset unless given. */
 export function runCtl(args: readonly string[], options: CtlOptions = {}): Promise<CtlResult> {
   const env: NodeJS.ProcessEnv = { ...process.env, VMSTATED_SOCKET: undefined, ...options.env };
   for (const key of Object.keys(env)) if (env[key] === undefined) delete env[key];

@@ -3,21 +3,19 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { manifestIsStale } from '../../src/cli/main.js';
+import { CLI_BUNDLE_PATH, manifestIsStale } from '../../src/cli/main.js';
 import { writeManifest } from '../../src/cli/manifest.js';
 import { tempDir } from './fake-daemon.js';
 
-const COMPILED_COMMANDS = fileURLToPath(new URL('../../commands', import.meta.url));
+const BUILT_BUNDLE = fileURLToPath(new URL(`../../../${CLI_BUNDLE_PATH}`, import.meta.url));
 
-/** A throwaway package root whose dist/commands is the compiled one (symlinked). */
+/** A throwaway package root whose vmstatedctl bundle is the built one (symlinked), found as package.json says. */
 function packageRoot(t: { after(fn: () => void): void }): string {
   const root = tempDir(t);
-  fs.writeFileSync(
-    path.join(root, 'package.json'),
-    JSON.stringify({ name: 'vmstated', version: '0.1.0', type: 'module', oclif: { bin: 'vmstatedctl', commands: './dist/commands' } }),
-  );
-  fs.mkdirSync(path.join(root, 'dist'));
-  fs.symlinkSync(COMPILED_COMMANDS, path.join(root, 'dist', 'commands'));
+  const pjson = JSON.parse(fs.readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { oclif: object };
+  fs.writeFileSync(path.join(root, 'package.json'), JSON.stringify({ name: 'vmstated', version: '0.1.0', type: 'module', oclif: pjson.oclif }));
+  fs.mkdirSync(path.dirname(path.join(root, CLI_BUNDLE_PATH)), { recursive: true });
+  fs.symlinkSync(BUILT_BUNDLE, path.join(root, CLI_BUNDLE_PATH));
   return root;
 }
 
@@ -34,19 +32,18 @@ test('the manifest generator lists every command with its flags', async (t) => {
   assert.equal(manifest.commands.logs!.flags.follow!.char, 'f');
 });
 
-test('a manifest older than a compiled command is stale; none at all is not', (t) => {
+test('a manifest older than the vmstatedctl bundle is stale; none at all is not', (t) => {
   const root = tempDir(t);
-  const commands = path.join(root, 'dist', 'commands');
-  fs.mkdirSync(commands, { recursive: true });
-  const command = path.join(commands, 'status.js');
+  const command = path.join(root, CLI_BUNDLE_PATH);
+  fs.mkdirSync(path.dirname(command), { recursive: true });
   fs.writeFileSync(command, '');
   assert.equal(manifestIsStale(root), false, 'no manifest');
   const manifest = path.join(root, 'oclif.manifest.json');
   fs.writeFileSync(manifest, '{}');
   const earlier = new Date(Date.now() - 60_000);
   fs.utimesSync(command, earlier, earlier);
-  assert.equal(manifestIsStale(root), false, 'manifest newer than the commands');
+  assert.equal(manifestIsStale(root), false, 'manifest newer than the bundle');
   const later = new Date(Date.now() + 60_000);
   fs.utimesSync(command, later, later);
-  assert.equal(manifestIsStale(root), true, 'a command rebuilt after the manifest');
+  assert.equal(manifestIsStale(root), true, 'the bundle rebuilt after the manifest');
 });

@@ -4,6 +4,6 @@ import { fileURLToPath } from 'node:url';
 
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 export const VMSTATED_BIN = path.join(PROJECT_ROOT, 'bin/vmstated.js');
-export const VMSTATEDCTL_BIN = path.join(PROJECT_ROOT, 'bin/vmstatedctl.js');
+export const VMSTATEDCTL_BIN = path.join(PROJECT_ROOT, 'bin/vmstatedctl.cjs');
 export const BHYVE_SIM_BIN = path.join(PROJECT_ROOT, 'bin/bhyve-sim.js');
 export const BHYVECTL_SIM_BIN = path.join(PROJECT_ROOT, 'bin/bhyvectl-sim.js');

@@ -30,7 +30,7 @@ test('the rc script starts, finds, reloads, upgrades and stops the real vmstated
   fs.mkdirSync(bin);
   fs.mkdirSync(config);
   fs.symlinkSync(path.join(ROOT, 'bin/vmstated.js'), path.join(bin, 'vmstated'));
-  fs.symlinkSync(path.join(ROOT, 'bin/vmstatedctl.js'), path.join(bin, 'vmstatedctl'));
+  fs.symlinkSync(path.join(ROOT, 'bin/vmstatedctl.cjs'), path.join(bin, 'vmstatedctl'));
   const script = path.join(dir, 'vmstated.rc');
   const original = fs.readFileSync(path.join(ROOT, 'rc.d/vmstated'), 'utf8');
   fs.writeFileSync(script, original.replace(/^\. \/etc\/rc\.subr$/m, `. ${path.join(ROOT, 'test/system/fixtures/rc.subr')}`));

@@ -1,0 +1,74 @@
+/**
+ * The second half of `npm run build` (after tsc): `node dist/src/build/bundle.js`.
+ *
+ * The worker and vmstatedctl each run from one bundled file, made with esbuild from tsc's output:
+ * - dist/workers/worker.mjs: one worker per VM stays resident, and every module a process loads
+ *   costs memory; one module instead of twenty saves ~1.5 MB private memory per worker.
+ * - dist/src/cli/vmstatedctl.cjs: oclif is ~150 CommonJS modules; resolving and compiling them was
+ *   most of a `vmstatedctl status`. CommonJS so that bin/vmstatedctl.cjs can load it with V8's code
+ *   cache, which this script writes after one run of the bundle (src/cli/bundle-loader.cts).
+ * Then oclif.manifest.json, which holds every command's flags and arguments so that oclif does not
+ * build them at each start.
+ */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+import { writeManifest } from '../cli/manifest.js';
+
+const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
+const DIST = path.join(ROOT, 'dist');
+const CLI_LOADER = path.join(DIST, 'src/cli/bundle-loader.cjs');
+
+const common = { bundle: true, platform: 'node', target: 'node20', logLevel: 'warning' } as const;
+
+async function bundleWorker(): Promise<void> {
+  await build({ ...common, format: 'esm', entryPoints: [path.join(DIST, 'workers/main.js')], outfile: path.join(DIST, 'workers/worker.mjs') });
+}
+
+async function bundleCli(): Promise<void> {
+  await build({
+    ...common,
+    format: 'cjs',
+    minify: true,
+    entryPoints: [path.join(DIST, 'src/cli/bundle-entry.js')],
+    outfile: path.join(DIST, 'src/cli/vmstatedctl.cjs'),
+    // CommonJS has no import.meta: the bundle's own URL stands in (it sits where main.js does).
+    define: { 'import.meta.url': '__bundle_url' },
+    banner: { js: "var __bundle_url=require('node:url').pathToFileURL(__filename).href;" },
+    // oclif looks for these only to run TypeScript sources in development; vmstatedctl never does.
+    external: ['typescript', 'ts-node', 'tsx'],
+  });
+}
+
+/**
+ * Runs the bundle once (a `status` against a socket that does not exist: configuration, command
+ * lookup, flag parsing, the connection attempt and the error path) and saves V8's code cache of
+ * everything that run compiled.
+ */
+function writeCliCodeCache(): string {
+  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'vmstatedctl-build-'));
+  try {
+    const warmUp = [
+      'const fs = require("node:fs");',
+      'const [loader, socket] = process.argv.slice(1);',
+      'const { loadCli, CLI_CODE_CACHE } = require(loader);',
+      'const cli = loadCli();',
+      'process.on("exit", () => { fs.writeFileSync(CLI_CODE_CACHE + ".tmp", cli.script.createCachedData()); fs.renameSync(CLI_CODE_CACHE + ".tmp", CLI_CODE_CACHE); });',
+      'cli.main(["-s", socket, "status"]);',
+    ].join('\n');
+    const run = spawnSync(process.execPath, ['-e', warmUp, CLI_LOADER, path.join(scratch, 'none.sock')], { encoding: 'utf8' });
+    if (!/cannot connect to vmstated/.test(run.stderr)) throw new Error(`the vmstatedctl bundle did not run as expected:\n${run.stderr}`);
+    return `${path.join(DIST, 'src/cli/vmstatedctl.cjs')}.cache`;
+  } finally {
+    fs.rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+await bundleWorker();
+await bundleCli();
+const manifest = await writeManifest(ROOT);
+const cache = writeCliCodeCache();
+process.stdout.write(`bundles: dist/workers/worker.mjs, dist/src/cli/vmstatedctl.cjs (+ ${path.relative(ROOT, cache)}), ${path.relative(ROOT, manifest)}\n`);
