@@ -155,9 +155,18 @@ export function readLines(socket: Socket, handlers: ReadLinesHandlers, options: 
   return reader;
 }
 
+/**
+ * A message already encoded as compact JSON (one line, no newline): written as it is. The daemon
+ * builds its `status` reply from per-VM JSON kept since each VM last changed, instead of
+ * encoding every VM again for every request.
+ */
+export class EncodedMessage {
+  constructor(readonly json: string) {}
+}
+
 /** One protocol line: compact JSON and a newline. */
 export function encodeLine(message: unknown): string {
-  return JSON.stringify(message) + '\n';
+  return (message instanceof EncodedMessage ? message.json : JSON.stringify(message)) + '\n';
 }
 
 /** Default cap on bytes queued for a peer that does not read (4 MiB). */

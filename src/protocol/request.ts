@@ -3,6 +3,7 @@
  * Every error names the request (its id and command when they are known) and
  * says what is wrong, so that a script speaking the protocol by hand can fix it.
  */
+import { EncodedMessage } from './framing.js';
 import { PROTOCOL_VERSION } from './types.js';
 import type { Command, ErrorCode, ReplyError, ReplyOk, Request } from './types.js';
 
@@ -41,6 +42,14 @@ export type ParseResult = { ok: true; request: Request & { args: Record<string, 
 
 export function okReply<T>(id: string | number | null, result: T): ReplyOk<T> {
   return { v: PROTOCOL_VERSION, id, ok: true, result };
+}
+
+/**
+ * okReply for a result that is already JSON text: the same line as
+ * `encodeLine(okReply(id, JSON.parse(resultJson)))`, without encoding the result again.
+ */
+export function okReplyEncoded(id: string | number | null, resultJson: string): EncodedMessage {
+  return new EncodedMessage(`{"v":${PROTOCOL_VERSION},"id":${JSON.stringify(id)},"ok":true,"result":${resultJson}}`);
 }
 
 export function errorReply(id: string | number | null, code: ErrorCode, message: string): ReplyError {

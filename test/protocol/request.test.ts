@@ -6,8 +6,10 @@ import {
   errorReply,
   framingErrorReply,
   okReply,
+  okReplyEncoded,
   parseRequest,
 } from '../../src/protocol/request.js';
+import { encodeLine } from '../../src/protocol/framing.js';
 import type { ErrorCode } from '../../src/protocol/types.js';
 
 function rejects(line: string, code: ErrorCode, id: string | number | null, ...fragments: string[]): void {
@@ -113,4 +115,11 @@ test('reply helpers build protocol replies', () => {
   assert.equal(framing.id, null);
   assert.equal(framing.error.code, 'BAD_REQUEST');
   assert.match(framing.error.message, /not valid UTF-8/);
+});
+
+test('a reply with a pre-encoded result is the same line as one encoded whole', () => {
+  const result = [{ name: 'web', state: 'running', description: 'line\nbreak "quoted" é' }, { name: 'db', lastExit: null }];
+  for (const id of [0, 42, 'req-1', 'a\n"b"\u2028', null]) {
+    assert.equal(encodeLine(okReplyEncoded(id, JSON.stringify(result))), encodeLine(okReply(id, result)));
+  }
 });
