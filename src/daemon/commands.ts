@@ -11,6 +11,7 @@ import { CommandError } from './registry.js';
 import type { Registry } from './registry.js';
 import type { ReloadSummary } from './reload.js';
 import type { ParsedRequest, RequestHandler, Session } from './server.js';
+import { StatusListCache } from './status-list.js';
 import type { VmEntry } from './vm-entry.js';
 
 /** What the request handlers may ask of the daemon as a whole. */
@@ -25,13 +26,9 @@ export interface DaemonControl {
 /** Lines `logs` returns when the request does not say. */
 export const DEFAULT_LOG_LINES = 20;
 
-/** A `status` result: the VMs' statuses, encoded from their cached JSON. */
+/** A `status` result: the VMs whose statuses the reply lists (encoded by a StatusListCache). */
 class StatusList {
-  constructor(private readonly entries: readonly VmEntry[]) {}
-
-  json(): string {
-    return `[${this.entries.map((entry) => entry.statusJson).join(',')}]`;
-  }
+  constructor(readonly entries: readonly VmEntry[]) {}
 }
 
 type Handler = (ctl: DaemonControl, request: ParsedRequest, session: Session) => Promise<unknown>;
@@ -164,10 +161,11 @@ const HANDLERS: Record<Command, Handler> = {
 
 /** Runs one request; `undefined` from a handler means it replied (or streams) by itself. */
 export function createRequestHandler(ctl: DaemonControl): RequestHandler {
+  const statusList = new StatusListCache();
   return async (request, session) => {
     try {
       const result = await HANDLERS[request.cmd](ctl, request, session);
-      if (result instanceof StatusList) session.send(okReplyEncoded(request.id, result.json()));
+      if (result instanceof StatusList) session.send(okReplyEncoded(request.id, statusList.encode(result.entries)));
       else if (result !== undefined) session.send(okReply(request.id, result));
     } catch (err) {
       if (!(err instanceof CommandError)) throw err;

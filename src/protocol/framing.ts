@@ -161,7 +161,12 @@ export function readLines(socket: Socket, handlers: ReadLinesHandlers, options: 
  * encoding every VM again for every request.
  */
 export class EncodedMessage {
-  constructor(readonly json: string) {}
+  /** The JSON's pieces, in order; a Buffer is UTF-8 kept encoded, written again without re-encoding. */
+  constructor(readonly parts: ReadonlyArray<string | Buffer>) {}
+
+  get json(): string {
+    return this.parts.map((part) => (typeof part === 'string' ? part : part.toString('utf8'))).join('');
+  }
 }
 
 /** One protocol line: compact JSON and a newline. */
@@ -208,7 +213,15 @@ export class LineWriter {
       this.overflow();
       return false;
     }
-    this.socket.write(encodeLine(message));
+    if (message instanceof EncodedMessage) {
+      // One writev for the pieces: a large cached reply goes out without being copied or re-encoded.
+      this.socket.cork();
+      for (const part of message.parts) this.socket.write(part);
+      this.socket.write('\n');
+      this.socket.uncork();
+    } else {
+      this.socket.write(encodeLine(message));
+    }
     return true;
   }
 

@@ -45,11 +45,11 @@ export function okReply<T>(id: string | number | null, result: T): ReplyOk<T> {
 }
 
 /**
- * okReply for a result that is already JSON text: the same line as
+ * okReply for a result that is already JSON (text, or its UTF-8 bytes): the same line as
  * `encodeLine(okReply(id, JSON.parse(resultJson)))`, without encoding the result again.
  */
-export function okReplyEncoded(id: string | number | null, resultJson: string): EncodedMessage {
-  return new EncodedMessage(`{"v":${PROTOCOL_VERSION},"id":${JSON.stringify(id)},"ok":true,"result":${resultJson}}`);
+export function okReplyEncoded(id: string | number | null, resultJson: string | Buffer): EncodedMessage {
+  return new EncodedMessage([`{"v":${PROTOCOL_VERSION},"id":${JSON.stringify(id)},"ok":true,"result":`, resultJson, '}']);
 }
 
 export function errorReply(id: string | number | null, code: ErrorCode, message: string): ReplyError {

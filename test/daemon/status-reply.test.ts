@@ -11,7 +11,7 @@ import { pino } from 'pino';
 import type { PeerCredentials } from '../../src/auth/peercred.js';
 import { createRequestHandler } from '../../src/daemon/commands.js';
 import { Registry } from '../../src/daemon/registry.js';
-import type { ParsedRequest, Session } from '../../src/daemon/server.js';
+import type { ParsedRequest, RequestHandler, Session } from '../../src/daemon/server.js';
 import { CONFIG_REMOVED_NOTE, bareConfig } from '../../src/daemon/vm-entry.js';
 import type { VmEntry } from '../../src/daemon/vm-entry.js';
 import { encodeLine } from '../../src/protocol/framing.js';
@@ -36,9 +36,16 @@ function newRegistry(t: { after(fn: () => void): void }, names: string[]): Regis
   return registry;
 }
 
+/** One request handler per registry, as in the daemon: its cache of the whole list lives across requests. */
+const handlers = new WeakMap<Registry, RequestHandler>();
+
 /** Sends `status` through the real request handler; returns the reply line exactly as written. */
 async function statusLine(registry: Registry, id: string | number, vm?: string): Promise<string> {
-  const handle = createRequestHandler({ registry, logdir: registry.options.logdir, reload: async () => assert.fail('no reload'), shutdown: () => {} });
+  let handle = handlers.get(registry);
+  if (handle === undefined) {
+    handle = createRequestHandler({ registry, logdir: registry.options.logdir, reload: async () => assert.fail('no reload'), shutdown: () => {} });
+    handlers.set(registry, handle);
+  }
   const sent: string[] = [];
   const session: Session = { peer: ROOT, send: (message) => sent.push(encodeLine(message)) > 0, onClose: () => {}, closed: false };
   const request: ParsedRequest = { v: 1, id, cmd: 'status', args: vm === undefined ? {} : { vm } };
@@ -57,6 +64,7 @@ test('status reply from cached JSON is byte-identical to encoding every status a
   const entries = [...registry.entries.values()];
   for (const id of [1, 'a\n"b"', 'ü']) assert.equal(await statusLine(registry, id), freshLine(id, entries));
   assert.equal(await statusLine(registry, 7, 'db'), freshLine(7, [registry.mustGet('db')]));
+  assert.equal(await statusLine(registry, 8), freshLine(8, entries), 'the whole list again after a one-VM list');
 });
 
 test('status shows a VM\'s change at once: its cached JSON is refreshed when its status is replaced', async (t) => {

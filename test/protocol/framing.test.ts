@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { FramingError, LineReader, LineWriter, encodeLine, readLines } from '../../src/protocol/framing.js';
+import { EncodedMessage, FramingError, LineReader, LineWriter, encodeLine, readLines } from '../../src/protocol/framing.js';
 import { MAX_LINE_BYTES } from '../../src/protocol/types.js';
 
 /** Feeds the chunks and returns lines as strings and errors as `!kind`. */
@@ -206,4 +206,25 @@ test('LineWriter lets a reading peer receive a single message larger than the ca
   });
   const text = await received;
   assert.equal((JSON.parse(text) as { big: string }).big.length, 1024 * 1024);
+});
+
+test('LineWriter sends a pre-encoded message (text and UTF-8 pieces) as the one line encodeLine gives', async (t) => {
+  const socketPath = tempSocketPath(t);
+  const message = new EncodedMessage(['{"v":1,"id":"é","result":', Buffer.from('[{"name":"web ü"}]'), '}']);
+  const received = new Promise<string[]>((resolve) => {
+    const server = net.createServer((socket) => {
+      const writer = new LineWriter(socket);
+      assert.equal(writer.write(message), true);
+      assert.equal(writer.write({ after: true }), true);
+      socket.end();
+    });
+    t.after(() => server.close());
+    server.listen(socketPath, () => {
+      const lines: string[] = [];
+      readLines(net.connect(socketPath), { onLine: (l) => lines.push(l), onError: (e) => lines.push(`!${e.kind}`), onEnd: () => resolve(lines) });
+    });
+  });
+  const lines = await received;
+  assert.deepEqual(lines, [encodeLine(message).slice(0, -1), '{"after":true}']);
+  assert.deepEqual(JSON.parse(lines[0]!), { v: 1, id: 'é', result: [{ name: 'web ü' }] });
 });
