@@ -224,6 +224,8 @@ export class VmLifecycle implements WorkerApi {
     const reason = kind === 'reboot' ? 'reboot' : 'crash';
     await this.guarded(async () => {
       await this.step('restarting', reason);
+      // The generated config does not depend on the destroy: write it meanwhile.
+      const generated = this.writeGeneratedConfig();
       await this.destroyAfterExit();
       if (!this.window.tryRecord()) {
         throw new SequenceFailure(
@@ -231,7 +233,7 @@ export class VmLifecycle implements WorkerApi {
         );
       }
       this.log.line('vmstated', `automatic restart ${this.window.count()} of ${this.window.describe()}`);
-      await this.launch(reason);
+      await this.launch(reason, generated);
       await this.step('restarted', reason);
       await this.step('running', reason);
     });
@@ -340,16 +342,13 @@ export class VmLifecycle implements WorkerApi {
 
   /**
    * [write .generated, destroy the stale vmm instance, launch bhyve]. A relaunch follows a destroy
-   * already (after the exit), so only a cold start destroys here.
+   * already (after the exit), so only a cold start destroys here; a relaunch may hand in the
+   * generated config it started writing during that destroy.
    */
-  private async launch(reason: TransitionReason): Promise<void> {
-    let generated: string;
-    try {
-      generated = await this.host.writeGeneratedConfig(this.vm);
-    } catch (error) {
-      throw new SequenceFailure(`cannot write the generated bhyve config for ${this.vm.configfile}: ${(error as Error).message}`);
-    }
+  private async launch(reason: TransitionReason, generatedConfig = this.writeGeneratedConfig()): Promise<void> {
+    // Both run at once; the destroy is waited for even when the write failed.
     if (reason === 'start') await destroyVmInstance(this.spec.bhyvectl, this.vm.name, this.log);
+    const generated = await generatedConfig;
     let bhyve: BhyveProcess;
     try {
       bhyve = await launchBhyve(this.spec.bhyve, generated, this.vm.name, this.log);
@@ -359,6 +358,15 @@ export class VmLifecycle implements WorkerApi {
     this.log.line('vmstated', `launched bhyve pid ${bhyve.pid} (${reason}): ${bhyve.argv.join(' ')}`);
     this.emit({ type: 'launch', vm: this.vm.name, pid: bhyve.pid, time: now() });
     this.watch(bhyve);
+  }
+
+  /** Writes `<configfile>.generated`; the promise is marked handled, so it may be awaited later. */
+  private writeGeneratedConfig(): Promise<string> {
+    const written = this.host.writeGeneratedConfig(this.vm).catch((error: Error) => {
+      throw new SequenceFailure(`cannot write the generated bhyve config for ${this.vm.configfile}: ${error.message}`);
+    });
+    written.catch(() => {});
+    return written;
   }
 
   private adopt(pid: number): void {

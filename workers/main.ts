@@ -5,9 +5,9 @@
  */
 import fs from 'node:fs';
 import type { Server } from 'node:net';
-import { writeGeneratedConfig } from '../src/config/generated.js';
 import { exposeOnSocketServer } from '../src/rpc/server.js';
 import type { WorkerApi, WorkerRecord, WorkerSpec } from './api.js';
+import { GeneratedConfigWriter } from './generated-config.js';
 import { VmLifecycle } from './lifecycle.js';
 import { workerFiles } from './worker-files.js';
 
@@ -53,8 +53,9 @@ async function main(): Promise<void> {
     setTimeout(() => process.exit(code), 50);
   };
 
+  const generatedConfig = new GeneratedConfigWriter();
   const lifecycle = new VmLifecycle(spec, {
-    writeGeneratedConfig,
+    writeGeneratedConfig: (vm) => generatedConfig.write(vm),
     onBhyvePid: (pid) => writeRecord(pid),
     onRelease: () => exit(0),
   });
