@@ -23,7 +23,7 @@ export interface LoadedCli {
 type ModuleWrapper = (exports: object, require: NodeJS.Require, module: Module, filename: string, dirname: string) => void;
 
 export function loadCli(): LoadedCli {
-  const source = fs.readFileSync(CLI_BUNDLE, 'utf8');
+  const source = readBundle();
   const script = new vm.Script(Module.wrap(source), { filename: CLI_BUNDLE, cachedData: readCodeCache() });
   const bundle = new Module(CLI_BUNDLE, module);
   bundle.filename = CLI_BUNDLE;
@@ -34,6 +34,14 @@ export function loadCli(): LoadedCli {
   (script.runInThisContext() as ModuleWrapper).call(bundle.exports, bundle.exports, requireFromBundle, bundle, CLI_BUNDLE, __dirname);
   bundle.loaded = true;
   return { main: (bundle.exports as typeof BundleEntry).main, script };
+}
+
+function readBundle(): string {
+  try {
+    return fs.readFileSync(CLI_BUNDLE, 'utf8');
+  } catch (error) {
+    throw new Error(`cannot read ${CLI_BUNDLE} (${(error as NodeJS.ErrnoException).code}): is vmstated built? (npm run build)`);
+  }
 }
 
 function readCodeCache(): Buffer | undefined {
