@@ -15,6 +15,10 @@ import { SimSandbox } from './harness.js';
 type Setup = (sim: SimSandbox) => void;
 
 const noVmmDir: Setup = () => {};
+const noStateDir: Setup = (sim) => {
+  sim.env.BHYVE_SIM_DIR = path.join(sim.dir, 'missing', 'state');
+};
+const fileInTheWay: Setup = (sim) => fs.writeFileSync(path.join(sim.dir, 'vmm'), '');
 const emptyVmmDir: Setup = (sim) => fs.mkdirSync(path.join(sim.dir, 'vmm'));
 const idleInstance = (name: string): Setup => (sim) => writeVmmRecord(idleRecord(name), sim.dir);
 const staleSocket: Setup = (sim) => {
@@ -89,10 +93,13 @@ test('front end, fast path: --destroy without an instance prints "VM:NAME is not
   const result = await assertSameAsNode(t, idleInstance('web'), ['--vm=ghost', '--destroy'], true);
   assert.deepEqual([result.status, result.stdout], [1, 'VM:ghost is not created.\n']);
   await assertSameAsNode(t, emptyVmmDir, ['--vm=db.1', '--destroy'], true);
+  // before the first bhyve made the vmm directory, or the state directory itself
+  await assertSameAsNode(t, noVmmDir, ['--vm=web', '--destroy'], true);
+  await assertSameAsNode(t, noStateDir, ['--vm=web', '--destroy'], true);
 });
 
-test('front end hands over to Node (same outcome): no vmm dir yet, a stale socket, a corrupt record, odd names and options', async (t) => {
-  await assertSameAsNode(t, noVmmDir, ['--vm=web', '--destroy'], false);
+test('front end hands over to Node (same outcome): a file in the way, a stale socket, a corrupt record, odd names and options', async (t) => {
+  assert.equal((await assertSameAsNode(t, fileInTheWay, ['--vm=web', '--destroy'], false)).status, 71);
   await assertSameAsNode(t, staleSocket, ['--vm=web', '--destroy'], false);
   const corrupt = await assertSameAsNode(t, corruptRecord, ['--vm=web', '--destroy'], false);
   assert.equal(corrupt.status, 71);
