@@ -18,7 +18,8 @@ import { ControlClient } from '../../src/protocol/client.js';
 import type { VmStatus } from '../../src/protocol/types.js';
 import { VMSTATEDCTL_BIN } from '../helpers/paths.js';
 import { createVmstatedEnv, processesMentioning, waitFor } from '../helpers/vmstated-env.js';
-import { percentile, privateDirtyKiB, pssKiB, wallTimes } from './measure.js';
+import { machineCpuMs, percentile, privateDirtyKiB, processCpuMs, pssKiB, wallTimes } from './measure.js';
+import { isProcessAlive } from '../../src/shared/process.js';
 
 function option(name: string, fallback: number): number {
   const index = process.argv.indexOf(`--${name}`);
@@ -54,6 +55,22 @@ const figures: Record<string, number | string | null> = { vms: vmCount, nodeOpti
 function record(key: string, label: string, value: number | null, unit: string, target = ''): void {
   figures[key] = value === null ? null : Number(value.toFixed(2));
   rows.push([label, value === null ? 'n/a' : `${value.toFixed(value < 10 ? 2 : 0)} ${unit}`, target]);
+}
+
+/**
+ * Starts measuring CPU: the registry's own (what this project's daemon costs) and the machine's
+ * (whether a phase was CPU-bound). The returned function records both under `<key>`-named keys.
+ */
+function cpuMeter(daemonPid: number, phase: string): (label: string, registryCpuMs?: number | null) => void {
+  const registryBefore = processCpuMs(daemonPid);
+  const machineBefore = machineCpuMs();
+  return (label, registryCpuMs = processCpuMs(daemonPid)) => {
+    const machineAfter = machineCpuMs();
+    const registryUsed = registryBefore === null || registryCpuMs === null ? null : registryCpuMs - registryBefore;
+    record(`registryCpu${phase}Ms`, `  registry CPU during ${label}`, registryUsed, 'ms');
+    const busy = machineBefore === null || machineAfter === null ? null : (100 * (machineAfter.busy - machineBefore.busy)) / (machineAfter.total - machineBefore.total);
+    record(`machineBusy${phase}Pct`, `  machine CPU busy during ${label}`, busy, '%');
+  };
 }
 
 async function statusRoundTrips(client: ControlClient, count: number): Promise<number[]> {
@@ -119,13 +136,29 @@ async function main(): Promise<void> {
   const client = await env.client();
 
   started = Date.now();
+  const startCpu = cpuMeter(daemonPid, 'Start');
   const failedStarts: string[] = [];
-  await Promise.all(names.map((vm) => client.request('start', { vm }, { timeoutMs: 300_000 }).catch((err: Error) => {
+  let startsDone = false;
+  const starting = Promise.all(names.map((vm) => client.request('start', { vm }, { timeoutMs: 300_000 }).catch((err: Error) => {
     failedStarts.push(vm);
     if (failedStarts.length <= 3) console.error(`start ${vm} failed: ${err.message}`);
-  })));
+  }))).finally(() => (startsDone = true));
+  // Meanwhile, how long `status` waits while the registry spawns workers (a few a second: light).
+  const prober = await env.client();
+  const duringStart: number[] = [];
+  while (!startsDone) {
+    const asked = process.hrtime.bigint();
+    await prober.request('status');
+    duringStart.push(Number(process.hrtime.bigint() - asked) / 1e6);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  prober.close();
+  await starting;
   record('startAllMs', `start all ${vmCount} (one request each, at once)`, Date.now() - started, 'ms');
+  record('statusP50StartMs', `  status p50 meanwhile (${duringStart.length} asked)`, percentile(duringStart, 50), 'ms');
+  record('statusP99StartMs', '  status p99 meanwhile', percentile(duringStart, 99), 'ms');
   record('startFailures', '  of them failed (then retried one by one)', failedStarts.length, '');
+  startCpu('start all');
   for (const vm of failedStarts) await client.request('start', { vm }, { timeoutMs: 300_000 });
   const statuses = await client.request<VmStatus[]>('status');
   const notRunning = statuses.filter((s) => s.state !== 'running');
@@ -150,11 +183,14 @@ async function main(): Promise<void> {
   record('statusP50RestMs', `status p50, ${vmCount} running, at rest`, percentile(atRest, 50), 'ms');
   record('statusP99RestMs', `status p99, ${vmCount} running, at rest`, percentile(atRest, 99), 'ms', '< 10');
 
+  const rebootCpu = cpuMeter(daemonPid, 'Reboot');
   const rebootUntil = Date.now() + rebootSeconds * 1000;
   const rebooting = rebootLoop(() => Date.now() > rebootUntil, rebootRate);
   const underLoad: number[] = [];
   while (Date.now() < rebootUntil) underLoad.push(...(await statusRoundTrips(client, 10)));
   const rebootsAsked = await rebooting;
+  const rebootRegistryCpu = processCpuMs(daemonPid);
+  const endRebootCpu = (): void => rebootCpu('status while rebooting', rebootRegistryCpu);
   let unsettled: string[] = [];
   await waitFor('every rebooted VM to run again', async () => {
     const list = await client.request<VmStatus[]>('status');
@@ -165,6 +201,7 @@ async function main(): Promise<void> {
   const supervisorMs = relaunch.total.map((ms, i) => ms - relaunch.destroy[i]!);
   record('statusP50RebootMs', `status p50 while rebooting (${rebootsAsked} reboots)`, percentile(underLoad, 50), 'ms');
   record('statusP99RebootMs', 'status p99 while rebooting', percentile(underLoad, 99), 'ms', '< 10');
+  endRebootCpu();
   record('relaunchP50Ms', `bhyve exit to relaunch p50 (${relaunch.total.length} reboots)`, percentile(relaunch.total, 50), 'ms', '< 100');
   record('relaunchP99Ms', 'bhyve exit to relaunch p99', percentile(relaunch.total, 99), 'ms');
   record('destroyP50Ms', '  of it bhyvectl-sim --destroy, p50', percentile(relaunch.destroy, 50), 'ms');
@@ -179,9 +216,18 @@ async function main(): Promise<void> {
 
   client.close();
   started = Date.now();
+  const sigtermCpu = cpuMeter(daemonPid, 'Sigterm');
+  let registryCpu = processCpuMs(daemonPid);
   process.kill(daemonPid, 'SIGTERM');
+  // The daemon exits last (after every VM stopped and every worker exited): watch it cheaply, then
+  // make sure with ps, whose scan of every process would load the machine if it ran all along.
+  await waitFor('vmstated to exit after SIGTERM', () => {
+    registryCpu = processCpuMs(daemonPid) ?? registryCpu;
+    return isProcessAlive(daemonPid) ? undefined : true;
+  }, 120_000);
   await waitFor('every process to exit after SIGTERM', () => (processesMentioning(env.dir).length === 0 ? true : undefined), 120_000);
   record('sigtermMs', `SIGTERM until all ${vmCount} stopped, nothing left`, Date.now() - started, 'ms');
+  sigtermCpu('SIGTERM', registryCpu);
 }
 
 /** The fake-daemon CLI start-up bench next to this file, for the breakdown (oclif vs bare client). */
