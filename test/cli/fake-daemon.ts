@@ -3,9 +3,7 @@
  * DESIGN.md section 6. Each test gives it a handler that checks the requests and answers them.
  */
 import { spawn } from 'node:child_process';
-import fs from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Request, VmEvent, VmStatus } from '../../src/protocol/types.js';
@@ -33,11 +31,7 @@ export interface FakeDaemon {
   close(): Promise<void>;
 }
 
-export function tempDir(t: { after(fn: () => void): void }): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vmstatedctl-test-'));
-  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
+export { tempDir } from '../helpers/temp-dir.js';
 
 export async function startFakeDaemon(dir: string, handler: Handler): Promise<FakeDaemon> {
   const socketPath = path.join(dir, 'vmstated.sock');

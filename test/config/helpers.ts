@@ -1,19 +1,14 @@
 /** Temporary config directories for the config tests. */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import type { TestContext } from 'node:test';
 import { loadConfigDir } from '../../src/config/load.js';
 import type { ConfigDirLoad, ConfigProblem } from '../../src/config/types.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
 export const BHYVE_CONFIG = 'pci.0.0.0.device=hostbridge\npci.0.31.0.device=lpc\nlpc.com1.path=stdio\n';
 
-/** A fresh directory removed when the test ends. */
-export function tempDir(t: TestContext): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vmstated-config-'));
-  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
+export { tempDir };
 
 /** `<configdir>/<dir>/config` with `text`, and a `bhyve_config` beside it (unless `bhyve` is null). */
 export function writeVm(configdir: string, dir: string, text: string, bhyve: string | null = BHYVE_CONFIG): string {
