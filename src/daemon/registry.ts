@@ -51,6 +51,7 @@ export class Registry implements WorkerListener {
   readonly log: Logger;
   /** The saved state of VMs at rest, so that a restart keeps a failed VM failed. */
   private readonly restingState: RestingStateStore;
+  private restingSaveQueued = false;
 
   constructor(readonly options: RegistryOptions) {
     this.log = options.log;
@@ -80,8 +81,26 @@ export class Registry implements WorkerListener {
     this.saveRestingState();
   }
 
-  /** Saves what matters about every VM at rest (the write is atomic and follows in the background). */
+  /**
+   * Saves what matters about every VM at rest (the write is atomic and follows in the background),
+   * once per turn of the event loop: 200 VMs starting or stopping at once change state hundreds of
+   * times, and each snapshot walks every VM.
+   */
   saveRestingState(): void {
+    if (this.restingSaveQueued) return;
+    this.restingSaveQueued = true;
+    setImmediate(() => this.saveRestingStateNow());
+  }
+
+  /** Resolves once the latest state of every VM at rest is on disk (or failed and was logged). */
+  private flushRestingState(): Promise<void> {
+    if (this.restingSaveQueued) this.saveRestingStateNow();
+    return this.restingState.flush();
+  }
+
+  private saveRestingStateNow(): void {
+    if (!this.restingSaveQueued) return;
+    this.restingSaveQueued = false;
     const vms: Record<string, RestingRecord> = {};
     for (const entry of this.entries.values()) {
       const { state, failureReason, lastExit, since, restarts } = entry.status;
@@ -371,7 +390,7 @@ export class Registry implements WorkerListener {
     this.stopping = true;
     if (keepVms) {
       for (const entry of this.entries.values()) entry.worker?.detach();
-      await this.restingState.flush();
+      await this.flushRestingState();
       return;
     }
     for (const tier of startTiers([...this.entries.values()]).reverse()) {
@@ -389,7 +408,7 @@ export class Registry implements WorkerListener {
       );
     }
     for (const entry of this.entries.values()) entry.worker?.detach();
-    await this.restingState.flush();
+    await this.flushRestingState();
   }
 
   /** A new record, e.g. from a reload; it needs no worker until it starts. */
