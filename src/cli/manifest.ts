@@ -4,9 +4,9 @@
  * one JSON file instead of building them at each start. `npm run build` writes it
  * (src/build/bundle.ts); vmstatedctl ignores a manifest older than the compiled commands.
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import { Plugin } from '@oclif/core/config';
+import { replaceFileSync } from '../shared/replace-file.js';
 
 export const MANIFEST_FILE = 'oclif.manifest.json';
 
@@ -14,8 +14,6 @@ export async function writeManifest(root: string): Promise<string> {
   const plugin = new Plugin({ root, type: 'core', ignoreManifest: true, errorOnManifestCreate: true });
   await plugin.load();
   const file = path.join(root, MANIFEST_FILE);
-  const temporary = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(temporary, JSON.stringify(plugin.manifest, null, 2) + '\n');
-  fs.renameSync(temporary, file);
+  replaceFileSync(file, JSON.stringify(plugin.manifest, null, 2) + '\n');
   return file;
 }
