@@ -17,8 +17,13 @@ const ADOPTED_POLL_MS = 250;
  * such a pipe would kill bhyve with SIGPIPE and lose the VM; with SIGPIPE ignored (an ignored
  * signal survives exec, and libuv resets every handler in the child) the write fails with EPIPE
  * and the guest runs on until the next worker adopts it. `exec` keeps bhyve's pid the shell's.
+ *
+ * The shell is started ahead (see prepareBhyve) and execs bhyve, stdin from /dev/null, only once
+ * it reads "go" on its stdin; on end of input (the worker changed its mind, or died) it exits
+ * without starting anything.
  */
-const IGNORE_SIGPIPE_THEN_EXEC = 'trap "" PIPE; exec "$0" "$@"';
+const IGNORE_SIGPIPE_WAIT_THEN_EXEC = 'trap "" PIPE; IFS= read -r word && [ "$word" = go ] || exit 0; exec "$0" "$@" </dev/null';
+const GO = 'go\n';
 
 export interface BhyveProcess {
   pid: number;
@@ -29,11 +34,22 @@ export interface BhyveProcess {
   signal(signal: NodeJS.Signals): void;
 }
 
+/** A shell ready to become bhyve: forked ahead, so the fork is not on the relaunch's critical path. */
+export interface PendingBhyve {
+  pid: number;
+  argv: string[];
+  /** Execs bhyve now (its config file must be written by then). */
+  go(): BhyveProcess;
+  /** bhyve is not wanted after all: the waiting shell exits without starting it. */
+  cancel(): void;
+}
+
 /**
- * Start `<bhyve> -k <generatedFile> <name>` with stdin from /dev/null and its output piped into
- * the VM log: bhyve never shares the worker's own descriptors. Rejects when it cannot be started.
+ * Forks the shell that will exec `<bhyve> -k <generatedFile> <name>` on go(), with stdin from
+ * /dev/null and its output piped into the VM log: bhyve never shares the worker's own
+ * descriptors. Rejects when it cannot be started.
  */
-export function launchBhyve(bhyve: string, generatedFile: string, name: string, log: VmLog): Promise<BhyveProcess> {
+export function prepareBhyve(bhyve: string, generatedFile: string, name: string, log: VmLog): Promise<PendingBhyve> {
   const argv = [bhyve, '-k', generatedFile, name];
   return new Promise((resolve, reject) => {
     const unusable = unlaunchable(bhyve);
@@ -41,11 +57,11 @@ export function launchBhyve(bhyve: string, generatedFile: string, name: string, 
       reject(new Error(`cannot launch ${bhyve}: ${unusable}`));
       return;
     }
-    const child = spawn('/bin/sh', ['-c', IGNORE_SIGPIPE_THEN_EXEC, ...argv], {
+    const child = spawn('/bin/sh', ['-c', IGNORE_SIGPIPE_WAIT_THEN_EXEC, ...argv], {
       // its own session: a signal meant for the worker's group does not reach the guest,
       // and bhyve outlives a worker crash (the next worker adopts it)
       detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ['pipe', 'pipe', 'pipe'],
     });
     let alive = true;
     const exited = new Promise<BhyveExit>((resolveExit) => {
@@ -55,6 +71,8 @@ export function launchBhyve(bhyve: string, generatedFile: string, name: string, 
         void drainThenRelease([child.stdout, child.stderr]).then(() => resolveExit(describeExit(code, signal)));
       });
     });
+    // a shell that died before go() makes the write fail: its exit tells what happened
+    child.stdin?.on('error', () => {});
     child.once('error', (error) => {
       if (child.pid === undefined) reject(new Error(`cannot launch ${bhyve}: ${error.message}`));
     });
@@ -65,11 +83,19 @@ export function launchBhyve(bhyve: string, generatedFile: string, name: string, 
       resolve({
         pid,
         argv,
-        exited,
-        isAlive: () => alive,
-        signal: (signal) => {
-          if (alive) child.kill(signal);
+        go: () => {
+          child.stdin?.end(GO);
+          return {
+            pid,
+            argv,
+            exited,
+            isAlive: () => alive,
+            signal: (signal) => {
+              if (alive) child.kill(signal);
+            },
+          };
         },
+        cancel: () => child.stdin?.end(),
       });
     });
   });

@@ -4,11 +4,12 @@
  * Every job ends with the VM settled: stopped, running or failed.
  */
 import { isDeepStrictEqual } from 'node:util';
+import { generatedConfigPath } from '../src/config/generated.js';
 import type { VmConfig } from '../src/config/types.js';
 import type { BhyveExit, TransitionReason, VmEvent, VmState, VmStatus } from '../src/protocol/types.js';
 import type { CommandOutcome, WorkerApi, WorkerSpec } from './api.js';
 import { classifyExit } from './bhyve-exit.js';
-import { adoptBhyve, launchBhyve, type BhyveProcess } from './bhyve-process.js';
+import { adoptBhyve, prepareBhyve, type BhyveProcess, type PendingBhyve } from './bhyve-process.js';
 import { destroyVmInstance } from './bhyvectl.js';
 import { EventFeed } from './event-feed.js';
 import { findHook, runHook, type HookResult } from './hooks.js';
@@ -19,6 +20,12 @@ import { VmLog, transitionText } from './vm-log.js';
 
 /** A step of a sequence failed: the VM goes into failure mode for this reason (in words). */
 class SequenceFailure extends Error {}
+
+/** What a launch needs, started ahead so it runs while the vmm instance is destroyed. */
+interface LaunchPreparation {
+  generated: Promise<string>;
+  bhyve: Promise<PendingBhyve>;
+}
 
 export interface LifecycleHost {
   /** Writes `<configfile>.generated` and returns its path. */
@@ -224,16 +231,16 @@ export class VmLifecycle implements WorkerApi {
     const reason = kind === 'reboot' ? 'reboot' : 'crash';
     await this.guarded(async () => {
       await this.step('restarting', reason);
-      // The generated config does not depend on the destroy: write it meanwhile.
-      const generated = this.writeGeneratedConfig();
+      const preparation = this.prepareLaunch();
       await this.destroyAfterExit();
       if (!this.window.tryRecord()) {
+        cancelLaunch(preparation);
         throw new SequenceFailure(
           `restarted too often: ${exit.meaning} would be restart ${this.vm.maxrestart + 1} within ${this.vm.maxrestarttime} s (maxrestart ${this.vm.maxrestart})`,
         );
       }
       this.log.line('vmstated', `automatic restart ${this.window.count()} of ${this.window.describe()}`);
-      await this.launch(reason, generated);
+      await this.launch(reason, preparation);
       await this.step('restarted', reason);
       await this.step('running', reason);
     });
@@ -342,31 +349,43 @@ export class VmLifecycle implements WorkerApi {
 
   /**
    * [write .generated, destroy the stale vmm instance, launch bhyve]. A relaunch follows a destroy
-   * already (after the exit), so only a cold start destroys here; a relaunch may hand in the
-   * generated config it started writing during that destroy.
+   * already (after the exit), so only a cold start destroys here. The config file is written and
+   * the shell that becomes bhyve is forked while the destroy runs; bhyve itself is exec'd after it.
    */
-  private async launch(reason: TransitionReason, generatedConfig = this.writeGeneratedConfig()): Promise<void> {
-    // Both run at once; the destroy is waited for even when the write failed.
-    if (reason === 'start') await destroyVmInstance(this.spec.bhyvectl, this.vm.name, this.log);
-    const generated = await generatedConfig;
-    let bhyve: BhyveProcess;
+  private async launch(reason: TransitionReason, preparation = this.prepareLaunch()): Promise<void> {
+    let pending: PendingBhyve;
     try {
-      bhyve = await launchBhyve(this.spec.bhyve, generated, this.vm.name, this.log);
+      if (reason === 'start') await destroyVmInstance(this.spec.bhyvectl, this.vm.name, this.log);
+      await preparation.generated;
+      pending = await preparation.bhyve;
     } catch (error) {
-      throw new SequenceFailure(`bhyve cannot be launched: ${(error as Error).message}`);
+      cancelLaunch(preparation);
+      throw error;
     }
+    const bhyve = pending.go();
     this.log.line('vmstated', `launched bhyve pid ${bhyve.pid} (${reason}): ${bhyve.argv.join(' ')}`);
     this.emit({ type: 'launch', vm: this.vm.name, pid: bhyve.pid, time: now() });
     this.watch(bhyve);
   }
 
-  /** Writes `<configfile>.generated`; the promise is marked handled, so it may be awaited later. */
-  private writeGeneratedConfig(): Promise<string> {
-    const written = this.host.writeGeneratedConfig(this.vm).catch((error: Error) => {
-      throw new SequenceFailure(`cannot write the generated bhyve config for ${this.vm.configfile}: ${error.message}`);
+  /** Starts writing `<configfile>.generated` and forking bhyve's shell; both promises are marked handled. */
+  private prepareLaunch(): LaunchPreparation {
+    const expected = generatedConfigPath(this.vm);
+    const generated = this.host.writeGeneratedConfig(this.vm).then(
+      (written) => {
+        if (written !== expected) throw new SequenceFailure(`internal error: the generated config went to ${written}, not ${expected}`);
+        return written;
+      },
+      (error: Error) => {
+        throw new SequenceFailure(`cannot write the generated bhyve config for ${this.vm.configfile}: ${error.message}`);
+      },
+    );
+    const bhyve = prepareBhyve(this.spec.bhyve, expected, this.vm.name, this.log).catch((error: Error) => {
+      throw new SequenceFailure(`bhyve cannot be launched: ${error.message}`);
     });
-    written.catch(() => {});
-    return written;
+    generated.catch(() => {});
+    bhyve.catch(() => {});
+    return { generated, bhyve };
   }
 
   private adopt(pid: number): void {
@@ -451,4 +470,9 @@ export class VmLifecycle implements WorkerApi {
 
 function now(): string {
   return new Date().toISOString();
+}
+
+/** The launch is not going ahead: the shell waiting to become bhyve exits without starting it. */
+function cancelLaunch(preparation: LaunchPreparation): void {
+  void preparation.bhyve.then((pending) => pending.cancel(), () => {});
 }
