@@ -87,6 +87,16 @@ export class WorkerHandle {
 
   private async waitForExit(): Promise<void> {
     const deadline = Date.now() + EXIT_WAIT_MS;
+    // The worker's end of the link closes when it exits: wait for that instead of polling 200
+    // releasing workers at once (SIGTERM); the poll below only confirms it (or covers a worker
+    // that hung up before exiting).
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, EXIT_WAIT_MS);
+      this.link.onClose(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
     while (isProcessAlive(this.pid) && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 25));
     }
