@@ -231,8 +231,15 @@ export class VmLifecycle implements WorkerApi {
     const reason = kind === 'reboot' ? 'reboot' : 'crash';
     await this.guarded(async () => {
       await this.step('restarting', reason);
+      // bhyvectl is started first: the shell for the relaunch is forked while it runs.
+      const destroyed = this.destroyAfterExit();
       const preparation = this.prepareLaunch();
-      await this.destroyAfterExit();
+      try {
+        await destroyed;
+      } catch (error) {
+        cancelLaunch(preparation);
+        throw error;
+      }
       if (!this.window.tryRecord()) {
         cancelLaunch(preparation);
         throw new SequenceFailure(
@@ -350,12 +357,14 @@ export class VmLifecycle implements WorkerApi {
   /**
    * [write .generated, destroy the stale vmm instance, launch bhyve]. A relaunch follows a destroy
    * already (after the exit), so only a cold start destroys here. The config file is written and
-   * the shell that becomes bhyve is forked while the destroy runs; bhyve itself is exec'd after it.
+   * the shell that becomes bhyve is forked while bhyvectl runs; bhyve itself is exec'd after it.
    */
-  private async launch(reason: TransitionReason, preparation = this.prepareLaunch()): Promise<void> {
+  private async launch(reason: TransitionReason, prepared?: LaunchPreparation): Promise<void> {
+    const destroyed = reason === 'start' ? destroyVmInstance(this.spec.bhyvectl, this.vm.name, this.log) : null;
+    const preparation = prepared ?? this.prepareLaunch();
     let pending: PendingBhyve;
     try {
-      if (reason === 'start') await destroyVmInstance(this.spec.bhyvectl, this.vm.name, this.log);
+      await destroyed;
       await preparation.generated;
       pending = await preparation.bhyve;
     } catch (error) {
