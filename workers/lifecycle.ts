@@ -28,7 +28,7 @@ interface LaunchPreparation {
 }
 
 export interface LifecycleHost {
-  /** Writes `<configfile>.generated` and returns its path. */
+  /** Writes `<configfile>.generated` and returns its path (generatedConfigPath(vm): bhyve's shell is forked with it before the write ends). */
   writeGeneratedConfig(vm: VmConfig): Promise<string>;
   /** bhyve's pid changed (launch, exit): the worker record follows it. */
   onBhyvePid(pid: number | null): void;
