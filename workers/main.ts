@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import type { Server } from 'node:net';
 import { exposeOnSocketServer } from '../src/rpc/server.js';
+import { replaceFileSync } from '../src/shared/replace-file.js';
 import type { WorkerApi, WorkerRecord, WorkerSpec } from './api.js';
 import { GeneratedConfigWriter } from './generated-config.js';
 import { VmLifecycle } from './lifecycle.js';
@@ -34,10 +35,8 @@ async function main(): Promise<void> {
   // this bhyve after a crash keeps counting the same window.
   const writeRecord = (bhyvePid: number | null): void => {
     const record: WorkerRecord = { vm: spec.vm.name, workerPid: process.pid, bhyvePid, socket: files.socket, startedAt, restartHistory: restartHistory() };
-    const temporary = `${files.record}.${process.pid}.tmp`;
     try {
-      fs.writeFileSync(temporary, JSON.stringify(record) + '\n', { mode: 0o600 });
-      fs.renameSync(temporary, files.record);
+      replaceFileSync(files.record, JSON.stringify(record) + '\n', 0o600);
     } catch (error) {
       process.stderr.write(`vmstated worker ${spec.vm.name}: cannot write ${files.record}: ${(error as Error).message}\n`);
     }

@@ -4,6 +4,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { replaceFileSync } from '../shared/replace-file.js';
 import { simStateDir, vmmRecordPath } from './paths.js';
 
 /** How a VM was suspended (vm_suspend): bhyve exits 0, 1, 2 or 3 for these. */
@@ -45,9 +46,7 @@ export function readVmmRecord(name: string, stateDir: string = simStateDir()): V
 export function writeVmmRecord(record: VmmRecord, stateDir: string): void {
   const target = vmmRecordPath(stateDir, record.name);
   fs.mkdirSync(path.dirname(target), { recursive: true, mode: 0o700 });
-  const temporary = `${target}.${process.pid}.tmp`;
-  fs.writeFileSync(temporary, `${JSON.stringify(record, null, 2)}\n`);
-  fs.renameSync(temporary, target);
+  replaceFileSync(target, `${JSON.stringify(record, null, 2)}\n`);
 }
 
 /** Removes a record; false when there was none. */
