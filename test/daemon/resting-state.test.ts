@@ -23,7 +23,12 @@ test('a failed VM stays failed, with its reason, across a registry SIGKILL (not 
   assert.match(failed.failureReason ?? '', /restarted too often/);
   assert.equal(failed.lastExit?.code, 0, 'the last exit (a reboot) is known');
   const stateFile = path.join(env.rundir, 'vmstated.state.json');
-  await waitFor('the failure to be saved', () => (/"web":\{"state":"failed"/.test(fs.readFileSync(stateFile, 'utf8')) ? true : undefined));
+  // Saves follow transitions in the background: wait for the one that holds what status showed.
+  await waitFor('the failure to be saved', () => {
+    const saved = (JSON.parse(fs.readFileSync(stateFile, 'utf8')) as { vms: Record<string, Partial<VmStatus>> }).vms.web;
+    const same = saved !== undefined && saved.state === 'failed' && saved.since === failed.since && saved.failureReason === failed.failureReason;
+    return same && JSON.stringify(saved.lastExit) === JSON.stringify(failed.lastExit) ? true : undefined;
+  });
   const launchedBefore = launches(env.logdir, 'web');
 
   await killAndWait(first);
