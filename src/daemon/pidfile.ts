@@ -1,5 +1,6 @@
 /** The pidfile: written atomically once the daemon serves, removed when it exits. */
 import fs from 'node:fs';
+import { replaceFileSync } from '../shared/replace-file.js';
 
 /** The pid a pidfile names, or null when it is missing or does not hold a pid. */
 export function readPidfile(file: string): number | null {
@@ -15,14 +16,7 @@ export function readPidfile(file: string): number | null {
 
 /** Writes `pid\n` through a temporary file and a rename, so a reader never sees half a pidfile. */
 export function writePidfile(file: string, pid = process.pid): void {
-  const temporary = `${file}.${pid}.tmp`;
-  fs.writeFileSync(temporary, `${pid}\n`, { mode: 0o644 });
-  try {
-    fs.renameSync(temporary, file);
-  } catch (err) {
-    fs.rmSync(temporary, { force: true });
-    throw err;
-  }
+  replaceFileSync(file, `${pid}\n`, 0o644);
 }
 
 /** Removes the pidfile if it still names this process (a successor's pidfile is left alone). */

@@ -55,7 +55,11 @@ test('pidfile: written whole, read back, removed only by its owner', (t) => {
   const file = path.join(dir, 'vmstated.pid');
   writePidfile(file, 4242);
   assert.equal(fs.readFileSync(file, 'utf8'), '4242\n');
+  assert.equal(fs.statSync(file).mode & 0o777, 0o644 & ~process.umask(), 'pidfile mode 0644 less the umask');
   assert.equal(readPidfile(file), 4242);
+  writePidfile(file, 4343);
+  assert.equal(readPidfile(file), 4343, 'an existing pidfile is replaced');
+  writePidfile(file, 4242);
   assert.deepEqual(fs.readdirSync(dir), ['vmstated.pid'], 'no temporary file left');
   removePidfile(file, 1111);
   assert.equal(fs.existsSync(file), true, 'another process\'s pidfile stays');
