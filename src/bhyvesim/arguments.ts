@@ -4,7 +4,8 @@
  * Device options (-s, -l, -p, ...) are accepted loosely: the simulator has no devices.
  */
 import { type BhyveConfig, loadConfigFile, parseConfigOption } from './configfile.js';
-import { EX_USAGE, SimExit } from './failure.js';
+import { SimExit } from './failure.js';
+import { EX_USAGE } from '../shared/sysexits.js';
 
 const FLAGS: Record<string, [string, string] | null> = {
   a: ['x86.x2apic', 'false'],

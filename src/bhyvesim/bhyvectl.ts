@@ -4,7 +4,8 @@
  * plus simulator-only options to script a running guest.
  */
 import { type ControlReply, type ControlRequest, EALREADY, EEXIST, type NoReply, sendControl } from './control.js';
-import { EX_OSERR, SimExit } from './failure.js';
+import { SimExit } from './failure.js';
+import { EX_OSERR } from '../shared/sysexits.js';
 import { RUNTIME_ACTIONS, type RuntimeAction } from './guest.js';
 import { consoleLine, diagnostic } from './output.js';
 import { controlSocketPath, simStateDir } from './paths.js';

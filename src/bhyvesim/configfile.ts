@@ -4,7 +4,8 @@
  * the last assignment wins) and `-o key=value` options.
  */
 import fs from 'node:fs';
-import { EX_USAGE, SimExit } from './failure.js';
+import { SimExit } from './failure.js';
+import { EX_USAGE } from '../shared/sysexits.js';
 
 export type BhyveConfig = Map<string, string>;
 

@@ -11,7 +11,3 @@ export class SimExit extends Error {
     this.name = 'SimExit';
   }
 }
-
-/** sysexits(3) codes that bhyve uses. */
-export const EX_USAGE = 64;
-export const EX_OSERR = 71;

@@ -13,7 +13,8 @@
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { EX_OSERR, SimExit } from './failure.js';
+import { SimExit } from './failure.js';
+import { EX_OSERR } from '../shared/sysexits.js';
 
 /** dist/src/bhyvesim/paths.js → the repository root, where bin/ is. */
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');

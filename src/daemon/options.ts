@@ -2,8 +2,8 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 
-/** sysexits(3) EX_USAGE: the exit status for a bad command line, as BSD daemons use it. */
-export const EX_USAGE = 64;
+/** Re-exported for src/daemon/main.ts: the exit status for a bad command line. */
+export { EX_USAGE } from '../shared/sysexits.js';
 
 export const USAGE =
   'usage: vmstated [-hfvn] [-c configdir] [-p pidfile] [-s sockpath] [-l logdir] [-r rundir]\n' +

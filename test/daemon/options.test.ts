@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { VMSTATED_BIN } from '../helpers/paths.js';
 import { runNode } from '../helpers/run.js';
-import { DEFAULTS, EX_USAGE, UsageError, parseOptions } from '../../src/daemon/options.js';
+import { DEFAULTS, UsageError, parseOptions } from '../../src/daemon/options.js';
+import { EX_USAGE } from '../../src/shared/sysexits.js';
 
 test('vmstated -h prints the usage summary on stdout and exits 0', async () => {
   const result = await runNode(VMSTATED_BIN, ['-h']);
