@@ -7,6 +7,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { generatedConfigPath } from '../src/config/generated.js';
 import type { VmConfig } from '../src/config/types.js';
 import type { BhyveExit, TransitionReason, VmEvent, VmState, VmStatus } from '../src/protocol/types.js';
+import { vmStatus } from '../src/protocol/vm-status.js';
 import type { CommandOutcome, WorkerApi, WorkerSpec } from './api.js';
 import { classifyExit } from './bhyve-exit.js';
 import { adoptBhyve, prepareBhyve, type BhyveProcess, type PendingBhyve } from './bhyve-process.js';
@@ -81,26 +82,17 @@ export class VmLifecycle implements WorkerApi {
   // ---- WorkerApi -------------------------------------------------------------------------------
 
   status(): WorkerStatus {
-    const vm = this.vm;
-    return {
-      name: vm.name,
+    const status = vmStatus(this.vm, {
       state: this.state,
       pid: this.bhyve?.isAlive() ? this.bhyve.pid : null,
       workerPid: process.pid,
       restarts: this.window.count(),
       lastExit: this.lastExit,
       failureReason: this.failureReason,
-      owner: vm.owner ?? null,
-      group: vm.group ?? null,
-      description: vm.description ?? null,
-      os: vm.os ?? null,
-      osversion: vm.osversion ?? null,
-      autostart: vm.autostart,
       since: this.since,
-      configFile: vm.file,
       configPending: this.pendingConfig !== null,
-      logProblem: this.log.problem,
-    };
+    });
+    return { ...status, logProblem: this.log.problem };
   }
 
   start(): Promise<CommandOutcome> {

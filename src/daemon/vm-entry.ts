@@ -2,6 +2,7 @@
 import path from 'node:path';
 import type { VmConfig } from '../config/types.js';
 import type { VmState, VmStatus } from '../protocol/types.js';
+import { vmStatus } from '../protocol/vm-status.js';
 import type { WorkerHandle } from './worker-handle.js';
 
 /** States in which the VM has no bhyve and needs no worker. */
@@ -10,24 +11,16 @@ export const AT_REST: ReadonlySet<VmState> = new Set<VmState>(['stopped', 'faile
 /** The status of a VM that has no worker, from its config and what the registry last knew. */
 export function restingStatus(config: VmConfig, previous?: VmStatus): VmStatus {
   const state: VmState = previous !== undefined && previous.state === 'failed' ? 'failed' : 'stopped';
-  return {
-    name: config.name,
+  return vmStatus(config, {
     state,
     pid: null,
     workerPid: null,
     restarts: previous?.restarts ?? 0,
     lastExit: previous?.lastExit ?? null,
     failureReason: state === 'failed' ? (previous?.failureReason ?? null) : null,
-    owner: config.owner ?? null,
-    group: config.group ?? null,
-    description: config.description ?? null,
-    os: config.os ?? null,
-    osversion: config.osversion ?? null,
-    autostart: config.autostart,
     since: previous?.since ?? new Date().toISOString(),
-    configFile: config.file,
     configPending: false,
-  };
+  });
 }
 
 /** What `status` shows as the description of a VM kept running after its config was removed. */

@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { test } from 'node:test';
+import { STATUS_KEYS } from '../helpers/status-keys.js';
 import { ALL_HOOKS, VmFixture, isAlive, recordingHook, until } from './harness.js';
 
 const recordingHooks = Object.fromEntries(ALL_HOOKS.map((state) => [state, recordingHook()]));
@@ -9,7 +10,14 @@ const recordingHooks = Object.fromEntries(ALL_HOOKS.map((state) => [state, recor
 test('start from stopped: start_network, start_storage, generated config, destroy, launch, running', async (t) => {
   const vm = new VmFixture(t, { hooks: recordingHooks });
   const api = await vm.spawn();
-  assert.equal((await api.status()).state, 'stopped');
+  const before = await api.status();
+  assert.equal(before.state, 'stopped');
+  assert.deepEqual(
+    [before.name, before.configFile, before.autostart, before.workerPid],
+    [vm.vm.name, vm.vm.file, vm.vm.autostart, vm.workerPid],
+    'the status names the VM and its config file',
+  );
+  assert.deepEqual(Object.keys(before), [...STATUS_KEYS, 'logProblem']);
   const outcome = await api.start();
   assert.equal(outcome.ok, true);
   assert.equal(outcome.status.state, 'running');
