@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import type { Server } from 'node:net';
 import { exposeOnSocketServer } from '../src/rpc/server.js';
+import { reportReady, takeReadyFd } from '../src/shared/readiness.js';
 import { replaceFileSync } from '../src/shared/replace-file.js';
 import type { WorkerApi, WorkerRecord, WorkerSpec } from './api.js';
 import { GeneratedConfigWriter } from './generated-config.js';
@@ -22,6 +23,8 @@ function readSpec(file: string | undefined): WorkerSpec {
 }
 
 async function main(): Promise<void> {
+  // First: the variable must not reach the hooks and bhyve this worker starts.
+  const readyFd = takeReadyFd();
   const spec = readSpec(process.argv[2]);
   const files = workerFiles(spec.rundir, spec.vm.name);
   fs.mkdirSync(spec.rundir, { recursive: true });
@@ -83,6 +86,7 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   writeRecord(lifecycle.bhyvePid());
+  if (readyFd !== null) reportReady(readyFd);
 
   process.on('SIGHUP', () => lifecycle.reopenLog());
   const shutdown = (signal: string): void => {

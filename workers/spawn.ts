@@ -3,16 +3,17 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { connectWorker } from '../src/rpc/client.js';
+import { awaitReadiness, readyPipeEnv } from '../src/shared/readiness.js';
 import type { WorkerSpec } from './api.js';
 import { workerFiles } from './worker-files.js';
 
 export const SPAWN_TIMEOUT_MS = 10_000;
-const PROBE_INTERVAL_MS = 50;
 
 /**
  * Write the spec to `<rundir>/<vm>.spec.json`, start the worker detached (own session, stdin and
- * stdout on /dev/null, stderr to `<rundir>/<vm>.worker.err`) and resolve once its socket answers.
- * Rejects (and kills the worker) when it does not answer within `timeoutMs`.
+ * stdout on /dev/null, stderr to `<rundir>/<vm>.worker.err`) and resolve once it reports on its
+ * readiness pipe that its socket listens. Rejects when it ends first (with what it wrote on
+ * stderr), or, after killing it, when it does not report within `timeoutMs`.
  */
 export async function spawnWorker(spec: WorkerSpec, timeoutMs = SPAWN_TIMEOUT_MS): Promise<{ pid: number; socket: string }> {
   const files = workerFiles(spec.rundir, spec.vm.name);
@@ -22,28 +23,26 @@ export async function spawnWorker(spec: WorkerSpec, timeoutMs = SPAWN_TIMEOUT_MS
   fs.writeFileSync(files.spec, JSON.stringify(spec), { mode: 0o600 });
   const stderr = fs.openSync(files.stderr, 'w', 0o600);
   const mainScript = fileURLToPath(new URL('./worker.mjs', import.meta.url));
-  const child = spawn(process.execPath, [mainScript, files.spec], { detached: true, stdio: ['ignore', 'ignore', stderr] });
+  const child = spawn(process.execPath, [mainScript, files.spec], {
+    detached: true,
+    stdio: ['ignore', 'ignore', stderr, 'pipe'],
+    env: readyPipeEnv(),
+  });
   fs.closeSync(stderr);
+  const readiness = await awaitReadiness(child, timeoutMs);
   child.unref();
-  let exitedWith: string | null = null;
-  child.once('exit', (code, signal) => (exitedWith = signal ?? `exit ${code}`));
-  child.once('error', (error) => (exitedWith = error.message));
-
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (exitedWith !== null) {
-      throw new Error(`worker for ${spec.vm.name} ended at startup (${exitedWith}): ${readTrouble(files.stderr)}`);
-    }
-    if (await answers(files.socket, child.pid, deadline - Date.now())) return { pid: child.pid as number, socket: files.socket };
-    await new Promise((resolve) => setTimeout(resolve, PROBE_INTERVAL_MS));
+  switch (readiness.kind) {
+    case 'ready':
+      return { pid: readiness.pid, socket: files.socket };
+    case 'failed':
+      child.kill('SIGKILL');
+      throw new Error(`worker for ${spec.vm.name} failed at startup: ${readiness.error}`);
+    case 'ended':
+      throw new Error(`worker for ${spec.vm.name} ended at startup (${readiness.how}): ${readTrouble(files.stderr)}`);
+    case 'timeout':
+      child.kill('SIGKILL');
+      throw new Error(`worker for ${spec.vm.name} did not report ready within ${timeoutMs} ms`);
   }
-  child.kill('SIGKILL');
-  throw new Error(`worker for ${spec.vm.name} did not answer on ${files.socket} within ${timeoutMs} ms`);
-}
-
-/** True once the worker we started (not an older one on the same path) answers `status()`. */
-async function answers(socket: string, workerPid: number | undefined, remainingMs: number): Promise<boolean> {
-  return remainingMs > 0 && (await liveWorkerPid(socket, Math.min(remainingMs, 1_000))) === workerPid;
 }
 
 /** The pid of the worker answering `status()` on `socket`, or null when none does. */
