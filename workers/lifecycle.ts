@@ -118,7 +118,7 @@ export class VmLifecycle implements WorkerApi {
     if (this.releasing) return Promise.resolve(this.exitingOutcome());
     this.noteCommand(command);
     return this.mailbox.post(async () => {
-      if (this.state === 'failed') return this.outcome(false, `${this.vm.name} is in failure mode (${this.failureReason}); run failreset first`);
+      if (this.state === 'failed') return this.outcome(false, `in failure mode (${this.failureReason}); run failreset first`);
       if (this.state === 'stopped') await this.guarded(() => this.startSequence());
       else if (command === 'restart') await this.guarded(() => this.commandedRestart());
       return this.outcomeFor('running');

@@ -13,7 +13,7 @@ import { startTiers, tierDelayMs } from './order.js';
 import { recoverLostWorker } from './reattach.js';
 import { RestingStateStore } from './resting-state.js';
 import type { RestingRecord } from './resting-state.js';
-import { withTimeout } from './timeout.js';
+import { TimeoutError, withTimeout } from './timeout.js';
 import { AT_REST, VmEntry, restingStatus } from './vm-entry.js';
 import { WorkerHandle } from './worker-handle.js';
 import type { WorkerListener } from './worker-handle.js';
@@ -142,7 +142,7 @@ export class Registry implements WorkerListener {
   start(name: string): Promise<CommandOutcome> {
     const entry = this.mustGet(name);
     if (this.stopping) throw new CommandError('INVALID_STATE', 'vmstated is shutting down; it starts no VM now');
-    if (entry.removing) throw new CommandError('INVALID_STATE', `VM "${name}" was removed from the configs`);
+    if (entry.removing) throw new CommandError('INVALID_STATE', `VM "${name}": removed from the configs; it cannot be started`);
     return entry.enqueue(() => this.startNow(entry));
   }
 
@@ -150,10 +150,10 @@ export class Registry implements WorkerListener {
   private async startNow(entry: VmEntry): Promise<CommandOutcome> {
     if (this.stopping) throw new CommandError('INVALID_STATE', 'vmstated is shutting down; it starts no VM now');
     if (entry.worker === null && entry.configBroken) {
-      throw new CommandError('INVALID_STATE', `VM "${entry.name}" has errors in ${entry.config.file}; fix them and reload first`);
+      throw new CommandError('INVALID_STATE', `VM "${entry.name}": its config ${entry.config.file} has errors; fix them and reload first`);
     }
     if (entry.worker === null && entry.status.state === 'failed') {
-      throw new CommandError('INVALID_STATE', `VM "${entry.name}" is in failure mode (${entry.status.failureReason ?? 'see its log'}); run failreset first`);
+      throw new CommandError('INVALID_STATE', `VM "${entry.name}": in failure mode (${entry.status.failureReason ?? 'see its log'}); run failreset first`);
     }
     let worker: WorkerHandle;
     try {
@@ -191,11 +191,11 @@ export class Registry implements WorkerListener {
       const worker = entry.worker;
       if (worker !== null) {
         const outcome = await this.call(entry, () => worker.api.failreset());
-        if (!outcome.ok) throw new CommandError('INVALID_STATE', outcome.error ?? `VM "${name}" is not failed`);
+        if (!outcome.ok) throw new CommandError('INVALID_STATE', `VM "${name}": ${outcome.error ?? 'not failed'}`);
         return this.settle(entry, outcome);
       }
       if (entry.status.state !== 'failed') {
-        throw new CommandError('INVALID_STATE', `VM "${name}" is ${entry.status.state}, not failed: nothing to reset`);
+        throw new CommandError('INVALID_STATE', `VM "${name}": ${entry.status.state}, not failed: nothing to reset`);
       }
       this.setResting(entry, 'stopped', null, 'stop');
       const status = entry.status;
@@ -212,9 +212,11 @@ export class Registry implements WorkerListener {
     const { stoptimeout, hooktimeout } = entry.config;
     const boundMs = (stoptimeout + 8 * hooktimeout + 30) * 1000;
     try {
-      return await withTimeout(action(), boundMs, `the worker of VM "${entry.name}"`);
+      return await withTimeout(action(), boundMs, 'its worker');
     } catch (err) {
-      return { ok: false, status: entry.status, error: `the worker of VM "${entry.name}" stopped answering: ${(err as Error).message}` };
+      // The VM's name is added where the error reaches a client (commands.ts: `VM "web": ...`).
+      const message = err instanceof TimeoutError ? err.message : `its worker stopped answering: ${(err as Error).message}`;
+      return { ok: false, status: entry.status, error: message };
     }
   }
 
@@ -226,7 +228,7 @@ export class Registry implements WorkerListener {
   }
 
   private workerFailed(entry: VmEntry, err: unknown): CommandOutcome {
-    const reason = `cannot start a worker for VM "${entry.name}": ${(err as Error).message}`;
+    const reason = `cannot start a worker: ${(err as Error).message}`;
     this.log.error({ vm: entry.name, err }, 'worker spawn failed');
     this.setResting(entry, 'failed', reason, 'failure');
     return { ok: false, status: entry.status, error: reason };

@@ -50,6 +50,7 @@ test('daemon messages lose the request and VM prefixes vmstatedctl shows its own
   const { daemonMessage } = await import('../../src/cli/base-command.js');
   const error = (message: string): Error => new Error(message);
   assert.equal(daemonMessage(error('request 3 (start): VM "web": hook start_network exited 1'), 'web'), 'hook start_network exited 1');
+  assert.equal(daemonMessage(error('request 4 (start): VM "build": in failure mode (hook failed); run failreset first'), 'build'), 'in failure mode (hook failed); run failreset first');
   assert.equal(daemonMessage(error('request 1 (status): no VM named "ghost"'), 'ghost'), 'no VM named "ghost"');
   assert.equal(daemonMessage(error('request 2 (reload): only root may reload')), 'only root may reload');
   // A validation message has no colon after the request: it stays whole.

@@ -103,7 +103,8 @@ test('status, start, stop, restart and failreset through the socket', async (t) 
   await client.request('start', { vm: 'crashy' }, {}).catch(() => {});
   const failed = await env.waitForStatus('crashy', (s) => s.state === 'failed' && s.workerPid === null);
   assert.ok(failed.failureReason !== null);
-  await expectError(client.request('start', { vm: 'crashy' }), 'INVALID_STATE');
+  const refused = await expectError(client.request('start', { vm: 'crashy' }), 'INVALID_STATE');
+  assert.match(refused.message, /^request \S+ \(start\): VM "crashy": in failure mode \(.+\); run failreset first$/, 'a raw client sees which VM and why');
   const reset = await client.request<{ status: VmStatus }>('failreset', { vm: 'crashy' });
   assert.equal(reset.status.state, 'stopped');
   assert.equal((await env.status('crashy')).state, 'stopped');
