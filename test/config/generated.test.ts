@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { generatedConfigText, writeGeneratedConfig } from '../../src/config/generated.js';
+import { GeneratedConfigWriter, generatedConfigText, writeGeneratedConfig } from '../../src/config/generated.js';
 import { loadConfigDir } from '../../src/config/load.js';
 import type { VmConfig } from '../../src/config/types.js';
 import { summarize, tempDir, writeVm } from './helpers.js';
@@ -126,4 +126,51 @@ test('a temporary file left by a writer that died is removed by the next write',
   await writeGeneratedConfig(vm);
   assert.equal(fs.existsSync(stale), false);
   assert.equal(fs.existsSync(otherWriter), true, 'a live writer keeps its temporary file');
+});
+
+/** What identifies one write of the file: a rewrite (temp file + rename) gives a new inode. */
+function identity(file: string): string {
+  const stat = fs.statSync(file);
+  return `${stat.ino}/${stat.mtimeMs}/${stat.mode}`;
+}
+
+function expectedText(vm: VmConfig): Buffer {
+  return generatedConfigText(vm, fs.readFileSync(vm.configfile));
+}
+
+test('GeneratedConfigWriter: a relaunch with nothing changed leaves the file as it is (no rewrite, no fsync)', async (t) => {
+  const configdir = tempDir(t);
+  writeVm(configdir, 'vm0', 'vm0 { configfile = bhyve_config; }\n', 'hostbridge=hostbridge\n');
+  const vm = await loadSingle(configdir);
+  const writer = new GeneratedConfigWriter();
+  const target = await writer.write(vm);
+  assert.equal(target, `${vm.configfile}.generated`);
+  assert.ok(fs.readFileSync(target).equals(expectedText(vm)));
+  const first = identity(target);
+  assert.equal(await writer.write(vm), target);
+  assert.equal(identity(target), first, 'the same bytes were not written again');
+});
+
+test('GeneratedConfigWriter rewrites when the bhyve file, the VM config, its mode or the file itself changed', async (t) => {
+  const configdir = tempDir(t);
+  writeVm(configdir, 'vm0', 'vm0 { configfile = bhyve_config; }\n', 'hostbridge=hostbridge\n');
+  const base = await loadSingle(configdir);
+  const writer = new GeneratedConfigWriter();
+  const target = await writer.write(base);
+  const changed = { ...base, memoryMiB: 512 };
+  const changes: [string, () => void, VmConfig][] = [
+    ['bhyve file edited', () => fs.appendFileSync(base.configfile, 'x86.strictmsr=false\n'), base],
+    ['VM config changed', () => {}, changed],
+    ['bhyve file mode changed', () => fs.chmodSync(base.configfile, 0o600), changed],
+    ['generated file overwritten', () => fs.writeFileSync(target, 'garbage\n'), changed],
+    ['generated file removed', () => fs.rmSync(target), changed],
+  ];
+  for (const [change, make, vm] of changes) {
+    const before = fs.existsSync(target) ? identity(target) : null;
+    make();
+    await writer.write(vm);
+    assert.ok(fs.readFileSync(target).equals(expectedText(vm)), change);
+    assert.notEqual(identity(target), before, `${change}: rewritten`);
+    assert.equal(fs.statSync(target).mode & 0o777, fs.statSync(vm.configfile).mode & 0o777 & ~process.umask(), change);
+  }
 });
