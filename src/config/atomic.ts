@@ -24,7 +24,7 @@ export async function writeFileAtomic(file: string, data: Uint8Array, mode = 0o6
     throw err;
   }
   await syncDirectory(dir);
-  await removeStaleTemps(dir, path.basename(file));
+  await sweepOnce(dir);
 }
 
 let tempCounter = 0;
@@ -37,13 +37,27 @@ function uniqueInProcess(): string {
   return `${Date.now().toString(36)}-${++tempCounter}`;
 }
 
-/** Temporary files of this target left by a writer that died (a crash between open and rename). */
-async function removeStaleTemps(dir: string, base: string): Promise<void> {
-  const prefix = `.${base}.`;
+/** Directories this process has swept: a run dir holds ~4 files per VM, too many to list per write. */
+const sweptDirectories = new Set<string>();
+
+/**
+ * Removes, on this process's first write into `dir`, the temporary files writers that died left
+ * there (a crash between open and rename), whatever their target. Later writes skip the listing:
+ * a writer that dies after that leaves its temporary file to the next process that writes there.
+ */
+async function sweepOnce(dir: string): Promise<void> {
+  if (sweptDirectories.has(dir)) return;
+  sweptDirectories.add(dir);
+  await removeStaleTemps(dir);
+}
+
+/** `.<target>.<pid>.<unique>.tmp`, as writeFileAtomic names its temporary files. */
+const TEMP_NAME = /^\..+\.(\d+)\.[^.]+\.tmp$/;
+
+async function removeStaleTemps(dir: string): Promise<void> {
   const names = await fs.readdir(dir).catch(() => [] as string[]);
   await Promise.all(names.map(async (name) => {
-    if (!name.startsWith(prefix) || !name.endsWith('.tmp')) return;
-    const pid = Number(name.slice(prefix.length).split('.')[0]);
+    const pid = Number(TEMP_NAME.exec(name)?.[1]);
     if (!Number.isSafeInteger(pid) || pid <= 0 || isProcessAlive(pid)) return;
     await fs.rm(path.join(dir, name), { force: true });
   }));
