@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { TestContext } from 'node:test';
-import { runNode, type RunResult } from '../helpers/run.js';
+import { runNode, runProgram, type RunResult } from '../helpers/run.js';
 import { simBhyvectlNodePath, simBhyvectlPath, simBhyvePath } from '../../src/bhyvesim/paths.js';
 import { readVmmRecord, type VmmRecord } from '../../src/bhyvesim/record.js';
 
@@ -147,27 +147,4 @@ export class SimSandbox {
   record(name: string): VmmRecord | null {
     return readVmmRecord(name, this.dir);
   }
-}
-
-/** Runs an executable (not a Node script) to completion; kills it (and fails) after `timeoutMs`. */
-function runProgram(file: string, args: readonly string[], options: { env: NodeJS.ProcessEnv; cwd: string; timeoutMs: number }): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(file, args, { env: options.env, cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`${file} ${args.join(' ')} did not exit within ${options.timeoutMs} ms\n${stderr}`));
-    }, options.timeoutMs);
-    child.on('error', (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-    child.on('close', (status, signal) => {
-      clearTimeout(timer);
-      resolve({ status, signal, stdout, stderr });
-    });
-  });
 }

@@ -8,15 +8,23 @@ export interface RunResult {
   stderr: string;
 }
 
+export interface RunOptions {
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  /** Default 20 s. */
+  timeoutMs?: number;
+}
+
 /** Runs `node script args` and resolves when it exits; kills it (and fails) after `timeoutMs`. */
-export function runNode(
-  script: string,
-  args: readonly string[],
-  options: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number } = {},
-): Promise<RunResult> {
+export function runNode(script: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
+  return runProgram(process.execPath, [script, ...args], options);
+}
+
+/** Runs the executable `file` and resolves when it exits; kills it (and fails) after `timeoutMs`. */
+export function runProgram(file: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
   const timeoutMs = options.timeoutMs ?? 20_000;
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [script, ...args], {
+    const child = spawn(file, args, {
       env: options.env ?? process.env,
       cwd: options.cwd,
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -27,7 +35,7 @@ export function runNode(
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`${script} ${args.join(' ')} did not exit within ${timeoutMs} ms\n${stderr}`));
+      reject(new Error(`${file} ${args.join(' ')} did not exit within ${timeoutMs} ms\n${stderr}`));
     }, timeoutMs);
     child.on('error', (err) => {
       clearTimeout(timer);
