@@ -1,20 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import type { VmConfig } from '../../src/config/types.js';
 import { followLines, tailLines } from '../../src/daemon/log-tail.js';
 import { humanLine } from '../../src/daemon/logger.js';
 import { startTiers, tierDelayMs } from '../../src/daemon/order.js';
 import { readPidfile, removePidfile, writePidfile } from '../../src/daemon/pidfile.js';
+import { tempDir } from '../helpers/temp-dir.js';
 import { waitFor } from '../helpers/vmstated-env.js';
-
-function tempDir(t: { after(fn: () => void): void }): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vmstated-unit-'));
-  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
 
 const vm = (name: string, startorder: number, startdelay = 0): { config: VmConfig } => ({
   config: { name, startorder, startdelay } as VmConfig,
@@ -29,7 +23,7 @@ test('start tiers: ascending startorder, equal orders together; the pause is the
 });
 
 test('logs: the last N lines; following sees appended lines, a partial line once complete, and a rotated file', async (t) => {
-  const dir = tempDir(t);
+  const dir = tempDir(t, 'vmstated-unit-');
   const file = path.join(dir, 'web.log');
   assert.deepEqual(await tailLines(file, 5), { lines: [], offset: 0 }, 'no log yet');
   fs.writeFileSync(file, 'one\ntwo\nthree\n');
@@ -51,7 +45,7 @@ test('logs: the last N lines; following sees appended lines, a partial line once
 });
 
 test('pidfile: written whole, read back, removed only by its owner', (t) => {
-  const dir = tempDir(t);
+  const dir = tempDir(t, 'vmstated-unit-');
   const file = path.join(dir, 'vmstated.pid');
   writePidfile(file, 4242);
   assert.equal(fs.readFileSync(file, 'utf8'), '4242\n');

@@ -3,7 +3,6 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import {
   ConnectionLostError,
@@ -16,6 +15,7 @@ import {
 import { LineWriter, readLines } from '../../src/protocol/framing.js';
 import { errorReply, okReply, parseRequest } from '../../src/protocol/request.js';
 import type { Request, VmEvent } from '../../src/protocol/types.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
 interface TestContext {
   after(fn: () => void | Promise<void>): void;
@@ -23,15 +23,9 @@ interface TestContext {
 
 type Handler = (request: Request, writer: LineWriter, socket: net.Socket) => void;
 
-function tempDir(t: TestContext): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vmst-client-'));
-  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
-
 /** A tiny daemon stand-in: parses requests with the real validator and lets the test answer. */
 async function startServer(t: TestContext, handle: Handler): Promise<string> {
-  const socketPath = path.join(tempDir(t), 'ctl.sock');
+  const socketPath = path.join(tempDir(t, 'vmst-client-'), 'ctl.sock');
   const sockets = new Set<net.Socket>();
   const server = net.createServer((socket) => {
     sockets.add(socket);
@@ -112,7 +106,7 @@ test('an error reply rejects with ControlError carrying code and message', async
 });
 
 test('a missing socket is DaemonUnreachableError with the path and a hint', async (t) => {
-  const socketPath = path.join(tempDir(t), 'nothing.sock');
+  const socketPath = path.join(tempDir(t, 'vmst-client-'), 'nothing.sock');
   await assert.rejects(ControlClient.connect(socketPath), (error: unknown) => {
     assert.ok(error instanceof DaemonUnreachableError);
     assert.equal(error.code, 'ENOENT');
@@ -123,7 +117,7 @@ test('a missing socket is DaemonUnreachableError with the path and a hint', asyn
 });
 
 test('a stale socket nobody listens on is DaemonUnreachableError ECONNREFUSED', async (t) => {
-  const socketPath = path.join(tempDir(t), 'stale.sock');
+  const socketPath = path.join(tempDir(t, 'vmst-client-'), 'stale.sock');
   // A process that dies without closing its listener leaves the socket file behind, as a crashed daemon does.
   const child = spawn(
     process.execPath,
