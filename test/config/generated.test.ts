@@ -1,5 +1,5 @@
 /** `<configfile>.generated`: content (DESIGN.md section 4) and atomic replacement. */
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -138,12 +138,17 @@ function expectedText(vm: VmConfig): Buffer {
   return generatedConfigText(vm, fs.readFileSync(vm.configfile));
 }
 
-test('GeneratedConfigWriter: a relaunch with nothing changed leaves the file as it is (no rewrite, no fsync)', async (t) => {
+/** A VM with a bhyve file, and a writer that has written its generated file once. */
+async function writtenOnce(t: TestContext): Promise<{ vm: VmConfig; writer: GeneratedConfigWriter; target: string }> {
   const configdir = tempDir(t);
   writeVm(configdir, 'vm0', 'vm0 { configfile = bhyve_config; }\n', 'hostbridge=hostbridge\n');
   const vm = await loadSingle(configdir);
   const writer = new GeneratedConfigWriter();
-  const target = await writer.write(vm);
+  return { vm, writer, target: await writer.write(vm) };
+}
+
+test('GeneratedConfigWriter: a relaunch with nothing changed leaves the file as it is (no rewrite, no fsync)', async (t) => {
+  const { vm, writer, target } = await writtenOnce(t);
   assert.equal(target, `${vm.configfile}.generated`);
   assert.ok(fs.readFileSync(target).equals(expectedText(vm)));
   const first = identity(target);
@@ -152,11 +157,7 @@ test('GeneratedConfigWriter: a relaunch with nothing changed leaves the file as 
 });
 
 test('GeneratedConfigWriter rewrites when the bhyve file, the VM config, its mode or the file itself changed', async (t) => {
-  const configdir = tempDir(t);
-  writeVm(configdir, 'vm0', 'vm0 { configfile = bhyve_config; }\n', 'hostbridge=hostbridge\n');
-  const base = await loadSingle(configdir);
-  const writer = new GeneratedConfigWriter();
-  const target = await writer.write(base);
+  const { vm: base, writer, target } = await writtenOnce(t);
   const changed = { ...base, memoryMiB: 512 };
   const changes: [string, () => void, VmConfig][] = [
     ['bhyve file edited', () => fs.appendFileSync(base.configfile, 'x86.strictmsr=false\n'), base],
