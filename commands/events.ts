@@ -1,6 +1,5 @@
-import { Args } from '../src/cli/oclif.js';
 import type { VmEvent } from '../src/protocol/types.js';
-import { ControlCommand, describe, failure } from '../src/cli/base-command.js';
+import { ControlCommand, describe, failure, optionalVmArg } from '../src/cli/base-command.js';
 import { EXIT } from '../src/cli/exit-codes.js';
 import { onInterrupt, printLine } from '../src/cli/stream.js';
 
@@ -19,7 +18,7 @@ export default class Events extends ControlCommand {
     "<%= config.bin %> events | jq -c 'select(.type == \"state\")'",
   ];
   static override args = {
-    vm: Args.string({ description: 'Only events of this VM.', required: false }),
+    vm: optionalVmArg('Only events of this VM.'),
   };
 
   async run(): Promise<void> {

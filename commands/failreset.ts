@@ -1,5 +1,4 @@
-import { Args } from '../src/cli/oclif.js';
-import { describe } from '../src/cli/base-command.js';
+import { describe, vmArg } from '../src/cli/base-command.js';
 import { VmActionCommand } from '../src/cli/vm-action-command.js';
 
 export default class Failreset extends VmActionCommand {
@@ -13,7 +12,7 @@ export default class Failreset extends VmActionCommand {
     '<%= config.bin %> failreset web && <%= config.bin %> start web',
   ];
   static override args = {
-    vm: Args.string({ description: 'The VM(s) to failreset; several are handled in parallel.', required: true }),
+    vm: vmArg('The VM(s) to failreset; several are handled in parallel.'),
   };
   // Several VMs: oclif copies only own static properties, so strict must be set here.
   static override strict = false;

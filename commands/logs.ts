@@ -1,5 +1,5 @@
-import { Args, Flags } from '../src/cli/oclif.js';
-import { ControlCommand, describe, isUnreachable } from '../src/cli/base-command.js';
+import { Flags } from '../src/cli/oclif.js';
+import { ControlCommand, describe, isUnreachable, vmArg } from '../src/cli/base-command.js';
 import { logLines } from '../src/cli/log-lines.js';
 import { onInterrupt, printLine } from '../src/cli/stream.js';
 
@@ -16,7 +16,7 @@ export default class Logs extends ControlCommand {
     '<%= config.bin %> logs -f web',
   ];
   static override args = {
-    vm: Args.string({ description: 'The VM whose log to show.', required: true }),
+    vm: vmArg('The VM whose log to show.'),
   };
   static override flags = {
     follow: Flags.boolean({ char: 'f', summary: 'Keep printing new lines as they are written, until Ctrl-C.', default: false }),

@@ -1,5 +1,4 @@
-import { Args } from '../src/cli/oclif.js';
-import { describe } from '../src/cli/base-command.js';
+import { describe, vmArg } from '../src/cli/base-command.js';
 import { VmActionCommand } from '../src/cli/vm-action-command.js';
 
 export default class Restart extends VmActionCommand {
@@ -15,7 +14,7 @@ export default class Restart extends VmActionCommand {
     '<%= config.bin %> restart --no-wait web db',
   ];
   static override args = {
-    vm: Args.string({ description: 'The VM(s) to restart; several are handled in parallel.', required: true }),
+    vm: vmArg('The VM(s) to restart; several are handled in parallel.'),
   };
   // Several VMs: oclif copies only own static properties, so strict must be set here.
   static override strict = false;

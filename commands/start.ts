@@ -1,5 +1,4 @@
-import { Args } from '../src/cli/oclif.js';
-import { describe } from '../src/cli/base-command.js';
+import { describe, vmArg } from '../src/cli/base-command.js';
 import { VmActionCommand } from '../src/cli/vm-action-command.js';
 
 export default class Start extends VmActionCommand {
@@ -18,7 +17,7 @@ export default class Start extends VmActionCommand {
     '<%= config.bin %> -s /tmp/vmstated.sock --json start web',
   ];
   static override args = {
-    vm: Args.string({ description: 'The VM(s) to start; several are handled in parallel.', required: true }),
+    vm: vmArg('The VM(s) to start; several are handled in parallel.'),
   };
   // Several VMs: oclif copies only own static properties, so strict must be set here.
   static override strict = false;

@@ -1,7 +1,6 @@
-import { Args } from '../src/cli/oclif.js';
 import type { ConfigProblem } from '../src/config/types.js';
 import type { VmStatus } from '../src/protocol/types.js';
-import { ControlCommand, describe, isControlError, type DaemonConnection } from '../src/cli/base-command.js';
+import { ControlCommand, type DaemonConnection, describe, isControlError, optionalVmArg } from '../src/cli/base-command.js';
 
 export default class Status extends ControlCommand {
   static override summary = 'Show the state of every VM (or of one) and any config problems.';
@@ -22,7 +21,7 @@ export default class Status extends ControlCommand {
     '<%= config.bin %> -s /tmp/vmstated.sock status',
   ];
   static override args = {
-    vm: Args.string({ description: 'Only this VM.', required: false }),
+    vm: optionalVmArg('Only this VM.'),
   };
 
   async run(): Promise<void> {

@@ -1,5 +1,4 @@
-import { Args } from '../src/cli/oclif.js';
-import { describe } from '../src/cli/base-command.js';
+import { describe, vmArg } from '../src/cli/base-command.js';
 import { VmActionCommand } from '../src/cli/vm-action-command.js';
 
 export default class Stop extends VmActionCommand {
@@ -17,7 +16,7 @@ export default class Stop extends VmActionCommand {
     '<%= config.bin %> stop --no-wait web',
   ];
   static override args = {
-    vm: Args.string({ description: 'The VM(s) to stop; several are handled in parallel.', required: true }),
+    vm: vmArg('The VM(s) to stop; several are handled in parallel.'),
   };
   // Several VMs: oclif copies only own static properties, so strict must be set here.
   static override strict = false;

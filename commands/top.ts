@@ -1,6 +1,6 @@
-import { Args, Flags } from '../src/cli/oclif.js';
+import { Flags } from '../src/cli/oclif.js';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ControlCommand, describe } from '../src/cli/base-command.js';
+import { ControlCommand, describe, optionalVmArg } from '../src/cli/base-command.js';
 import { onInterrupt, printLine } from '../src/cli/stream.js';
 import type { ProcessSample, UsageSampler } from '../src/cli/usage.js';
 import type { TopEntry } from '../src/cli/top-view.js';
@@ -26,7 +26,7 @@ export default class Top extends ControlCommand {
     '<%= config.bin %> --json top --once',
   ];
   static override args = {
-    vm: Args.string({ description: 'Only this VM.', required: false }),
+    vm: optionalVmArg('Only this VM.'),
   };
   static override flags = {
     once: Flags.boolean({ summary: 'Print one sample and exit.', default: false }),

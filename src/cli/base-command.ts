@@ -4,7 +4,7 @@
  */
 import type { Command as ProtocolCommand, VmEvent } from '../protocol/types.js';
 import { EXIT, EXIT_STATUS_HELP, type ExitCode } from './exit-codes.js';
-import { CLIError, Command, Flags } from './oclif.js';
+import { Args, CLIError, Command, Flags } from './oclif.js';
 import { DEFAULTS } from '../daemon/options.js';
 
 /** The daemon's own default (vmstated -s), so the two never drift apart. */
@@ -62,6 +62,20 @@ export function isUnreachable(error: unknown): boolean {
 }
 
 /** A command's DESCRIPTION: its paragraphs (oclif wraps them), then the exit statuses. */
+/**
+ * The VM name argument of a command. Never taken from stdin: oclif fills a missing argument from a
+ * stdin that is not a terminal, so `vmstatedctl status` in a `while read` loop or under cron would
+ * swallow the script's input and act on it (and always wait 10 ms for it).
+ */
+export function vmArg(description: string) {
+  return Args.string({ description, required: true, ignoreStdin: true });
+}
+
+/** vmArg, for a command that may also be given no VM. */
+export function optionalVmArg(description: string) {
+  return Args.string({ description, required: false, ignoreStdin: true });
+}
+
 export function describe(...paragraphs: string[]): string {
   return [...paragraphs, EXIT_STATUS_HELP].join('\n\n');
 }

@@ -69,6 +69,13 @@ test('--json status (before or after the command) prints exactly the daemon\'s s
   assert.deepEqual(fake.requests.map((request) => request.cmd), ['status', 'status']);
 });
 
+test('a piped stdin is never taken as the VM name (a `while read` loop keeps its input)', async (t) => {
+  const fake = await daemon(t, statusDaemon);
+  const result = await runCtl(['-s', fake.socketPath, 'status'], { stdin: 'web\n' });
+  assert.equal(result.code, 0, result.stderr);
+  assert.deepEqual(fake.requests.map((request) => [request.cmd, request.args]), [['status', {}], ['problems', {}]]);
+});
+
 test('the socket comes from -s, --socket=, or VMSTATED_SOCKET, -s first', async (t) => {
   const fake = await daemon(t, statusDaemon);
   const elsewhere = path.join(path.dirname(fake.socketPath), 'nothing-here.sock');

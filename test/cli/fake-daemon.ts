@@ -106,13 +106,16 @@ export interface CtlOptions {
   timeoutMs?: number;
   /** Called once with the child, e.g. to send it a signal after some output. */
   onSpawn?(child: import('node:child_process').ChildProcess): void;
+  /** Written to the client's stdin, which is then closed (at once when not given). */
+  stdin?: string;
 }
 
 /** Runs the real bin/vmstatedctl.cjs as a child process. VMSTATED_SOCKET is unset unless given. */
 export function runCtl(args: readonly string[], options: CtlOptions = {}): Promise<CtlResult> {
   const env: NodeJS.ProcessEnv = { ...process.env, VMSTATED_SOCKET: undefined, ...options.env };
   for (const key of Object.keys(env)) if (env[key] === undefined) delete env[key];
-  const child = spawn(process.execPath, [CTL_BIN, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CTL_BIN, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+  child.stdin.end(options.stdin ?? '');
   options.onSpawn?.(child);
   let stdout = '';
   let stderr = '';
