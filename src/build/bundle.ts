@@ -18,7 +18,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
+import { build, type Plugin } from 'esbuild';
 import { writeManifest } from '../cli/manifest.js';
 
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
@@ -32,6 +32,29 @@ async function bundleModule(entry: string, output: string): Promise<void> {
   await build({ ...common, format: 'esm', entryPoints: [path.join(DIST, entry)], outfile: path.join(DIST, path.dirname(entry), output) });
 }
 
+/**
+ * Modules oclif requires when it loads but vmstatedctl never uses, replaced by stand-ins:
+ * - debug: oclif's DEBUG=oclif:* tracing; loading it (and its terminal colour probe) was ~8 ms of
+ *   every start. vmstatedctl's own messages say what happened without it.
+ * - tinyglobby: finds command files for oclif's 'pattern' discovery; vmstatedctl's is 'explicit'.
+ * - wsl-utils: oclif loads it at every start (child_process, fs/promises, PowerShell helpers) only
+ *   to call its platform 'wsl' instead of 'linux'; vmstatedctl never looks at that name.
+ */
+const UNUSED_BY_VMSTATEDCTL: Record<string, string> = {
+  debug: 'module.exports = () => Object.assign(() => {}, { enabled: false });',
+  'wsl-utils': 'exports.isWsl = false;',
+  tinyglobby: 'exports.glob = async () => { throw new Error("vmstatedctl finds its commands through package.json, not by globbing"); };',
+};
+
+const standIns: Plugin = {
+  name: 'stand-ins',
+  setup(builder) {
+    const names = new RegExp(`^(${Object.keys(UNUSED_BY_VMSTATEDCTL).join('|')})$`);
+    builder.onResolve({ filter: names }, (args) => ({ path: args.path, namespace: 'stand-in' }));
+    builder.onLoad({ filter: /.*/, namespace: 'stand-in' }, (args) => ({ contents: UNUSED_BY_VMSTATEDCTL[args.path], loader: 'js' }));
+  },
+};
+
 async function bundleCli(): Promise<void> {
   await build({
     ...common,
@@ -44,6 +67,7 @@ async function bundleCli(): Promise<void> {
     banner: { js: "var __bundle_url=require('node:url').pathToFileURL(__filename).href;" },
     // oclif looks for these only to run TypeScript sources in development; vmstatedctl never does.
     external: ['typescript', 'ts-node', 'tsx'],
+    plugins: [standIns],
   });
 }
 

@@ -2,7 +2,7 @@
  * Benchmark (not a test): wall time of `vmstatedctl status` against a tiny fake vmstated, beside
  * `node -e 0` (Node's own start-up; the target is within 2x of it) and a bare node client doing
  * the same request. Each run also reports the child's own CPU time (user+system), which a busy
- * machine distorts less than wall time.
+ * machine distorts less than wall time. Every child gets a login shell's environment (measure.ts).
  * Run: node dist/test/bench/cli-startup.js [runs]
  */
 import { spawn } from 'node:child_process';
@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { manifestIsStale } from '../../src/cli/main.js';
 import { CTL_BIN, startFakeDaemon, vmStatus } from '../cli/fake-daemon.js';
+import { loginEnvironment } from './measure.js';
 
 const runs = Number(process.argv[2] ?? 10);
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vmstatedctl-bench-'));
@@ -29,7 +30,7 @@ interface Run {
 
 function runOnce(label: string, args: string[]): Promise<Run> {
   const started = process.hrtime.bigint();
-  const child = spawn(process.execPath, ['--require', cpuReporter, ...args], { stdio: ['ignore', 'ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--require', cpuReporter, ...args], { stdio: ['ignore', 'ignore', 'pipe', 'pipe'], env: loginEnvironment() });
   let stderr = '';
   let cpu = '';
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));

@@ -30,13 +30,23 @@ export function privateDirtyKiB(pid: number): number | null {
   return smapsKiB(pid, /^Private_Dirty:\s+(\d+) kB/m);
 }
 
-/** Wall times in ms of `runs` sequential runs of a command that must exit 0. */
+/**
+ * The environment an admin's login shell would give a command: HOME, PATH, LANG, TERM only. The
+ * sandbox this bench may run in sets more (NODE_EXTRA_CA_CERTS adds ~40 ms of CPU to every Node
+ * start, node -e 0 included), which would flatter any ratio to node -e 0.
+ */
+export function loginEnvironment(): NodeJS.ProcessEnv {
+  const { HOME, PATH, LANG, TERM } = process.env;
+  return Object.fromEntries(Object.entries({ HOME, PATH, LANG, TERM }).filter(([, value]) => value !== undefined));
+}
+
+/** Wall times in ms of `runs` sequential runs of a command that must exit 0, in loginEnvironment(). */
 export async function wallTimes(argv: readonly string[], runs: number): Promise<number[]> {
   const times: number[] = [];
   for (let i = 0; i < runs; i += 1) {
     const started = process.hrtime.bigint();
     await new Promise<void>((resolve, reject) => {
-      const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
+      const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'], env: loginEnvironment() });
       let stderr = '';
       child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
       child.on('error', reject);
