@@ -1,5 +1,6 @@
 /** What a bhyve exit status means (DESIGN.md section 5) and what the lifecycle does about it. */
 import type { BhyveExit } from '../src/protocol/types.js';
+import { EX_OSERR, EX_USAGE } from '../src/shared/sysexits.js';
 
 const EXIT_MEANINGS: Record<number, string> = {
   0: 'reboot',
@@ -7,8 +8,8 @@ const EXIT_MEANINGS: Record<number, string> = {
   2: 'halted',
   3: 'triple fault',
   4: 'error',
-  64: 'usage error',
-  71: 'operating system error',
+  [EX_USAGE]: 'usage error',
+  [EX_OSERR]: 'operating system error',
 };
 
 export function describeExit(code: number | null, signal: string | null): BhyveExit {

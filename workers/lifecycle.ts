@@ -128,7 +128,7 @@ export class VmLifecycle implements WorkerApi {
   failreset(): Promise<CommandOutcome> {
     this.noteCommand('failreset');
     return this.mailbox.post(async () => {
-      if (this.state !== 'failed') return this.outcome(false, `${this.vm.name} is ${this.state}, not failed: nothing to reset`);
+      if (this.state !== 'failed') return this.outcome(false, `${this.state}, not failed: nothing to reset`);
       this.window.clear();
       this.failureReason = null;
       this.transition('stopped', 'stop');

@@ -9,7 +9,7 @@ import { exposeOnSocketServer } from '../src/rpc/server.js';
 import { reportReady, takeReadyFd } from '../src/shared/readiness.js';
 import { replaceFileSync } from '../src/shared/replace-file.js';
 import type { WorkerApi, WorkerRecord, WorkerSpec } from './api.js';
-import { GeneratedConfigWriter } from './generated-config.js';
+import { GeneratedConfigWriter } from '../src/config/generated.js';
 import { VmLifecycle } from './lifecycle.js';
 import { workerFiles } from './worker-files.js';
 

@@ -38,7 +38,7 @@ function visibleVm(ctl: DaemonControl, peer: PeerCredentials, cmd: Command, name
   const entry = ctl.registry.get(name);
   const decision = entry === undefined ? 'hidden' : authorize(peer, cmd, entry.config);
   if (entry === undefined || decision === 'hidden') throw new CommandError('NOT_FOUND', `no VM named "${name}"`);
-  if (decision === 'forbidden') throw new CommandError('FORBIDDEN', `you may not ${cmd} VM "${name}"`);
+  if (decision === 'forbidden') throw new CommandError('FORBIDDEN', `VM "${name}": you may not ${cmd} it`);
   return entry;
 }
 

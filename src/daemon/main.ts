@@ -1,5 +1,6 @@
 /** vmstated(8): the entry point. Parses the command line, then checks, daemonizes or serves. */
-import { EX_USAGE, HELP, USAGE, UsageError, parseOptions } from './options.js';
+import { EX_USAGE } from '../shared/sysexits.js';
+import { HELP, USAGE, UsageError, parseOptions } from './options.js';
 import type { DaemonOptions } from './options.js';
 
 /** Runs vmstated with `argv` (without node and the script) and resolves to its exit status. */

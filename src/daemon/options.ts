@@ -2,9 +2,6 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 
-/** Re-exported for src/daemon/main.ts: the exit status for a bad command line. */
-export { EX_USAGE } from '../shared/sysexits.js';
-
 export const USAGE =
   'usage: vmstated [-hfvn] [-c configdir] [-p pidfile] [-s sockpath] [-l logdir] [-r rundir]\n' +
   '                [--bhyve path] [--bhyvectl path]\n';
