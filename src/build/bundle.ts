@@ -15,15 +15,19 @@
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, type Plugin } from 'esbuild';
+import { CLI_BUNDLE_PATH } from '../cli/main.js';
 import { writeManifest } from '../cli/manifest.js';
 
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 const DIST = path.join(ROOT, 'dist');
-const CLI_LOADER = path.join(DIST, 'src/cli/bundle-loader.cjs');
+const CLI_BUNDLE = path.join(ROOT, CLI_BUNDLE_PATH);
+const CLI_LOADER = path.join(path.dirname(CLI_BUNDLE), 'bundle-loader.cjs');
+const REPLACE_FILE = new URL('../shared/replace-file.js', import.meta.url).href;
 
 const common = { bundle: true, platform: 'node', target: 'node20', logLevel: 'warning' } as const;
 
@@ -103,7 +107,7 @@ async function bundleCli(): Promise<void> {
     format: 'cjs',
     minify: true,
     entryPoints: [path.join(DIST, 'src/cli/bundle-entry.js')],
-    outfile: path.join(DIST, 'src/cli/vmstatedctl.cjs'),
+    outfile: CLI_BUNDLE,
     // CommonJS has no import.meta: the bundle's own URL stands in (it sits where main.js does).
     define: { 'import.meta.url': '__bundle_url' },
     banner: { js: "var __bundle_url=require('node:url').pathToFileURL(__filename).href;" },
@@ -122,16 +126,17 @@ function writeCliCodeCache(): string {
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'vmstatedctl-build-'));
   try {
     const warmUp = [
-      'const fs = require("node:fs");',
-      'const [loader, socket] = process.argv.slice(1);',
-      'const { loadCli, CLI_CODE_CACHE } = require(loader);',
-      'const cli = loadCli();',
-      'process.on("exit", () => { fs.writeFileSync(CLI_CODE_CACHE + ".tmp", cli.script.createCachedData()); fs.renameSync(CLI_CODE_CACHE + ".tmp", CLI_CODE_CACHE); });',
-      'cli.main(["-s", socket, "status"]);',
+      'const [loader, replaceFile, socket] = process.argv.slice(1);',
+      'import(replaceFile).then(({ replaceFileSync }) => {',
+      '  const { loadCli, CLI_CODE_CACHE } = require(loader);',
+      '  const cli = loadCli();',
+      '  process.on("exit", () => replaceFileSync(CLI_CODE_CACHE, cli.script.createCachedData()));',
+      '  cli.main(["-s", socket, "status"]);',
+      '});',
     ].join('\n');
-    const run = spawnSync(process.execPath, ['-e', warmUp, CLI_LOADER, path.join(scratch, 'none.sock')], { encoding: 'utf8' });
+    const run = spawnSync(process.execPath, ['-e', warmUp, CLI_LOADER, REPLACE_FILE, path.join(scratch, 'none.sock')], { encoding: 'utf8' });
     if (!/cannot connect to vmstated/.test(run.stderr)) throw new Error(`the vmstatedctl bundle did not run as expected:\n${run.stderr}`);
-    return `${path.join(DIST, 'src/cli/vmstatedctl.cjs')}.cache`;
+    return (createRequire(import.meta.url)(CLI_LOADER) as typeof import('../cli/bundle-loader.cjs')).CLI_CODE_CACHE;
   } finally {
     fs.rmSync(scratch, { recursive: true, force: true });
   }
@@ -142,4 +147,4 @@ await bundleModule('src/bhyvesim/bhyve.js', 'bhyve-sim.mjs');
 await bundleCli();
 const manifest = await writeManifest(ROOT);
 const cache = writeCliCodeCache();
-process.stdout.write(`bundles: dist/workers/worker.mjs, dist/src/bhyvesim/bhyve-sim.mjs, dist/src/cli/vmstatedctl.cjs (+ ${path.relative(ROOT, cache)}), ${path.relative(ROOT, manifest)}\n`);
+process.stdout.write(`bundles: dist/workers/worker.mjs, dist/src/bhyvesim/bhyve-sim.mjs, ${CLI_BUNDLE_PATH} (+ ${path.relative(ROOT, cache)}), ${path.relative(ROOT, manifest)}\n`);
