@@ -24,13 +24,13 @@ class SequenceFailure extends Error {}
 
 /** What a launch needs, started ahead so it runs while the vmm instance is destroyed. */
 interface LaunchPreparation {
-  generated: Promise<string>;
+  generated: Promise<void>;
   bhyve: Promise<PendingBhyve>;
 }
 
 export interface LifecycleHost {
-  /** Writes `<configfile>.generated` and returns its path (generatedConfigPath(vm): bhyve's shell is forked with it before the write ends). */
-  writeGeneratedConfig(vm: VmConfig): Promise<string>;
+  /** Writes generatedConfigPath(vm), the file bhyve's shell is forked with before the write ends. */
+  writeGeneratedConfig(vm: VmConfig): Promise<void>;
   /** bhyve's pid changed (launch, exit): the worker record follows it. */
   onBhyvePid(pid: number | null): void;
   /** `release()` accepted: the worker should exit. */
@@ -371,17 +371,10 @@ export class VmLifecycle implements WorkerApi {
 
   /** Starts writing `<configfile>.generated` and forking bhyve's shell; both promises are marked handled. */
   private prepareLaunch(): LaunchPreparation {
-    const expected = generatedConfigPath(this.vm);
-    const generated = this.host.writeGeneratedConfig(this.vm).then(
-      (written) => {
-        if (written !== expected) throw new SequenceFailure(`internal error: the generated config went to ${written}, not ${expected}`);
-        return written;
-      },
-      (error: Error) => {
-        throw new SequenceFailure(`cannot write the generated bhyve config for ${this.vm.configfile}: ${error.message}`);
-      },
-    );
-    const bhyve = prepareBhyve(this.spec.bhyve, expected, this.vm.name, this.log).catch((error: Error) => {
+    const generated = this.host.writeGeneratedConfig(this.vm).catch((error: Error) => {
+      throw new SequenceFailure(`cannot write the generated bhyve config for ${this.vm.configfile}: ${error.message}`);
+    });
+    const bhyve = prepareBhyve(this.spec.bhyve, generatedConfigPath(this.vm), this.vm.name, this.log).catch((error: Error) => {
       throw new SequenceFailure(`bhyve cannot be launched: ${error.message}`);
     });
     generated.catch(() => {});

@@ -57,7 +57,9 @@ async function main(): Promise<void> {
 
   const generatedConfig = new GeneratedConfigWriter();
   const lifecycle = new VmLifecycle(spec, {
-    writeGeneratedConfig: (vm) => generatedConfig.write(vm),
+    writeGeneratedConfig: async (vm) => {
+      await generatedConfig.write(vm);
+    },
     onBhyvePid: (pid) => writeRecord(pid),
     onRelease: () => exit(0),
   });

@@ -43,10 +43,8 @@ async function generatedConfigFor(vm: VmConfig): Promise<{ target: string; bytes
 }
 
 /** Write `<configfile>.generated` atomically, with the bhyve file's permissions; returns its path. */
-export async function writeGeneratedConfig(vm: VmConfig): Promise<string> {
-  const { target, bytes, mode } = await generatedConfigFor(vm);
-  await writeFileAtomic(target, bytes, mode);
-  return target;
+export function writeGeneratedConfig(vm: VmConfig): Promise<string> {
+  return new GeneratedConfigWriter().write(vm);
 }
 
 /** What a GeneratedConfigWriter last wrote, and what the file looked like right after. */
