@@ -7,8 +7,6 @@
 import { spawn } from 'node:child_process';
 import { awaitReadiness, readyPipeEnv } from '../shared/readiness.js';
 
-export { reportFailure, reportReady, takeReadyFd } from '../shared/readiness.js';
-
 /** Bounded: a startup that hangs must not hang the rc script that started us. */
 const STARTUP_TIMEOUT_MS = 60_000;
 
