@@ -30,6 +30,11 @@ export function privateDirtyKiB(pid: number): number | null {
   return smapsKiB(pid, /^Private_Dirty:\s+(\d+) kB/m);
 }
 
+/** The environment service(8) gives an rc script (`env -i HOME=/ PATH=...`), plus `extra`. */
+export function serviceEnvironment(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  return { HOME: '/', PATH: process.env.PATH, ...extra };
+}
+
 /**
  * The environment an admin's login shell would give a command: HOME, PATH, LANG, TERM only. The
  * sandbox this bench may run in sets more (NODE_EXTRA_CA_CERTS adds ~40 ms of CPU to every Node

@@ -25,7 +25,7 @@ import { ControlClient } from '../../src/protocol/client.js';
 import type { VmStatus } from '../../src/protocol/types.js';
 import { VMSTATEDCTL_BIN } from '../helpers/paths.js';
 import { createVmstatedEnv, processesMentioning, waitFor } from '../helpers/vmstated-env.js';
-import { machineCpuMs, percentile, privateDirtyKiB, processCpuMs, pssKiB, wallTimes } from './measure.js';
+import { machineCpuMs, percentile, privateDirtyKiB, processCpuMs, pssKiB, serviceEnvironment, wallTimes } from './measure.js';
 import { isProcessAlive } from '../../src/shared/process.js';
 
 function option(name: string, fallback: number): number {
@@ -43,7 +43,7 @@ const cliRuns = option('cli-runs', 7);
 const nodeOptionsAt = process.argv.indexOf('--node-options');
 const nodeOptions = nodeOptionsAt === -1 ? undefined : process.argv[nodeOptionsAt + 1];
 const env = createVmstatedEnv('vmstated-bench-');
-env.env = { HOME: '/', PATH: process.env.PATH, BHYVE_SIM_DIR: env.env.BHYVE_SIM_DIR };
+env.env = serviceEnvironment({ BHYVE_SIM_DIR: env.env.BHYVE_SIM_DIR });
 if (nodeOptions !== undefined) env.env.NODE_OPTIONS = nodeOptions;
 const names = Array.from({ length: vmCount }, (_, i) => `vm${String(i).padStart(4, '0')}`);
 
