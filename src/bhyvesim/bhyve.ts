@@ -15,6 +15,7 @@ import { type GuestAction, type GuestEnd, type GuestScript, guestEnd, guestScrip
 import { afterOutputDrains, consoleLine, diagnostic, exitAfterOutput } from './output.js';
 import { bootCounterPath, controlSocketPath, simStateDir } from './paths.js';
 import { readVmmRecord, removeVmmRecord, type VmmRecord, writeVmmRecord } from './record.js';
+import { bhyveTitle } from '../shared/process-table.js';
 
 /** VM_MAX_NAMELEN is 32 in vmm.ko, the terminating NUL included. */
 const MAX_NAME_LENGTH = 31;
@@ -294,8 +295,11 @@ function prepare(argv: string[], env: NodeJS.ProcessEnv): VmSetup {
 /** Runs the simulated bhyve; returns once the guest runs (the process lives on its handles). */
 export async function runBhyve(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<void> {
   try {
-    const vm = new SimulatedVm(prepare(argv, env));
+    const setup = prepare(argv, env);
+    const vm = new SimulatedVm(setup);
     await vm.open();
+    // As bhyverun.c does once its devices are set up: ps(1) then shows `bhyve: <name>`.
+    process.title = bhyveTitle(setup.name);
     vm.start();
   } catch (error) {
     if (!(error instanceof SimExit)) throw error;

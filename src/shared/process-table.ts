@@ -1,0 +1,81 @@
+/**
+ * The system's process table as ps(1) shows it (FreeBSD's ps and Linux's procps agree on these
+ * columns): who a pid is, when it started, and which processes are a VM's bhyve.
+ *
+ * bhyve names itself after its VM once its devices are set up: usr.sbin/bhyve/bhyverun.c calls
+ * `setproctitle("%s", vmname)`, so FreeBSD's ps shows `bhyve: web (bhyve)` (setproctitle(3) puts
+ * the program name first; ps adds the command name in parentheses when argv[0] differs from it).
+ * Before that, its arguments are those it was started with: `bhyve ... web`. The simulator sets
+ * the same title (src/bhyvesim/bhyve.ts).
+ */
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+
+export interface ProcessEntry {
+  pid: number;
+  ppid: number;
+  /** When it started, as ps prints `lstart` in the C locale (e.g. `Wed Dec  2 06:11:20 2026`). */
+  startedAt: string;
+  /** The command line, or the title the process gave itself. */
+  args: string;
+}
+
+/** The process title bhyve gives itself for VM `name`, before ps's ` (bhyve)` suffix. */
+export function bhyveTitle(name: string): string {
+  return `bhyve: ${name}`;
+}
+
+/** True when `entry` is a bhyve running VM `name`: by its title, or (early in its start) its arguments. */
+export function isBhyveOf(entry: ProcessEntry, name: string): boolean {
+  const title = bhyveTitle(name);
+  if (entry.args === title || entry.args.startsWith(`${title} (`)) return true;
+  const words = entry.args.split(/\s+/);
+  return words.length > 1 && path.basename(words[0]!) === 'bhyve' && words[words.length - 1] === name;
+}
+
+/** `ps -o lstart` is five words: weekday, month, day, time, year. */
+const LSTART_WORDS = 5;
+
+/** Parses `ps -o pid= -o ppid= -o lstart= -o args=` output; lines that do not parse are skipped. */
+export function parseProcessTable(output: string): ProcessEntry[] {
+  const entries: ProcessEntry[] = [];
+  for (const line of output.split('\n')) {
+    const match = /^\s*(\d+)\s+(\d+)\s+(\S+(?:\s+\S+){4})\s(.*)$/.exec(line);
+    if (match === null) continue;
+    const [, pid, ppid, lstart, args] = match as unknown as [string, string, string, string, string];
+    const startedAt = lstart.split(/\s+/);
+    if (startedAt.length !== LSTART_WORDS) continue;
+    entries.push({ pid: Number(pid), ppid: Number(ppid), startedAt: lstart.replace(/\s+/g, ' '), args: args.trim() });
+  }
+  return entries;
+}
+
+/** Columns asked of ps; `args` last, as it may hold spaces. */
+const COLUMNS = ['-o', 'pid=', '-o', 'ppid=', '-o', 'lstart=', '-o', 'args='];
+
+/** Runs ps in the C locale (stable lstart) and resolves with its output, also when it exits 1 (no such pid). */
+function runPs(args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile('ps', args, { env: { ...process.env, LC_ALL: 'C' }, maxBuffer: 64 * 1024 * 1024 }, (error, stdout) => {
+      if (error && typeof error.code !== 'number') reject(error);
+      else resolve(stdout);
+    });
+  });
+}
+
+/** Every process of the system. */
+export async function readProcessTable(): Promise<ProcessEntry[]> {
+  return parseProcessTable(await runPs(['-ax', '-ww', ...COLUMNS]));
+}
+
+/** One process, or null when there is none with that pid. */
+export async function readProcess(pid: number): Promise<ProcessEntry | null> {
+  if (!Number.isSafeInteger(pid) || pid <= 0) return null;
+  const entries = parseProcessTable(await runPs(['-ww', ...COLUMNS, '-p', String(pid)]));
+  return entries.find((entry) => entry.pid === pid) ?? null;
+}
+
+/** The bhyve processes of VM `name` that exist now. */
+export async function bhyveProcessesOf(name: string): Promise<ProcessEntry[]> {
+  return (await readProcessTable()).filter((entry) => isBhyveOf(entry, name));
+}

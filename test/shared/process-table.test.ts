@@ -1,0 +1,47 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { bhyveProcessesOf, isBhyveOf, parseProcessTable, readProcess } from '../../src/shared/process-table.js';
+import { waitFor } from '../helpers/vmstated-env.js';
+
+test('parseProcessTable reads FreeBSD and procps lines: pid, ppid, the five words of lstart, then args with spaces', () => {
+  const output = [
+    '  812     1 Wed Dec  2 06:11:20 2026 bhyve: web (bhyve)',
+    '13087 13085 Thu Jan 15 23:59:01 2026 /bin/sh -c trap "" PIPE; exec bhyve -k /x web',
+    'garbage',
+    '',
+  ].join('\n');
+  assert.deepEqual(parseProcessTable(output), [
+    { pid: 812, ppid: 1, startedAt: 'Wed Dec 2 06:11:20 2026', args: 'bhyve: web (bhyve)' },
+    { pid: 13087, ppid: 13085, startedAt: 'Thu Jan 15 23:59:01 2026', args: '/bin/sh -c trap "" PIPE; exec bhyve -k /x web' },
+  ]);
+});
+
+test('isBhyveOf: the title bhyve gives itself (with or without ps\'s suffix) or, early on, its own arguments; never another VM or a shell', () => {
+  const entry = (args: string) => ({ pid: 1, ppid: 1, startedAt: '', args });
+  assert.equal(isBhyveOf(entry('bhyve: web (bhyve)'), 'web'), true);
+  assert.equal(isBhyveOf(entry('bhyve: web'), 'web'), true);
+  assert.equal(isBhyveOf(entry('/usr/sbin/bhyve -k /vm/web/bhyve_config.generated web'), 'web'), true);
+  assert.equal(isBhyveOf(entry('bhyve: web2 (bhyve)'), 'web'), false);
+  assert.equal(isBhyveOf(entry('bhyve: webx'), 'web'), false);
+  assert.equal(isBhyveOf(entry('/bin/sh -c script keeper /usr/sbin/bhyve -k f web'), 'web'), false);
+  assert.equal(isBhyveOf(entry('vi bhyve web'), 'web'), false);
+});
+
+test('a live process is found by its title and its pid; once gone, neither', async () => {
+  const child = spawn(process.execPath, ['-e', 'process.title = "bhyve: proctable-test"; console.log("up"); setInterval(() => {}, 1000)'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  await once(child.stdout!, 'data');
+  try {
+    const found = await bhyveProcessesOf('proctable-test');
+    assert.deepEqual(found.map((entry) => entry.pid), [child.pid]);
+    const self = await readProcess(child.pid!);
+    assert.equal(self?.ppid, process.pid);
+    assert.match(self?.startedAt ?? '', /^\w{3} \w{3} \d{1,2} \d\d:\d\d:\d\d \d{4}$/);
+  } finally {
+    child.kill('SIGKILL');
+    await once(child, 'exit');
+  }
+  await waitFor('the process to leave the table', async () => ((await bhyveProcessesOf('proctable-test')).length === 0 ? true : undefined));
+  assert.equal(await readProcess(child.pid!), null);
+});
