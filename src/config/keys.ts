@@ -1,5 +1,8 @@
 /** The keys a VM config may set (DESIGN.md section 4) and how each one is read. */
 
+/** bhyve's VM_MAX_NAMELEN is 32 with the NUL; the name also names log, socket and vmm files. */
+export const VM_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,30}$/;
+
 export type KeyKind =
   | 'text' // free text; a plain number is taken as written
   | 'path' // relative to the VM's directory
