@@ -4,11 +4,12 @@
  * commands against a real daemon that runs as root.
  */
 import assert from 'node:assert/strict';
+import type { TestContext } from 'node:test';
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import type { ConfigProblem } from '../../src/config/types.js';
 import { reachableCopy } from '../helpers/reachable.js';
-import type { VmstatedEnv } from '../helpers/vmstated-env.js';
+import { createVmstatedEnv, type VmstatedEnv } from '../helpers/vmstated-env.js';
 
 export const NOBODY = 65534;
 const AS_NOBODY = [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', '--'];
@@ -24,9 +25,16 @@ export function requireRoot(): void {
   assert.equal(process.geteuid?.(), 0, 'the security tests run a root daemon and switch to nobody with setpriv: run them as root (CI does)');
 }
 
-/** A test env whose socket nobody can reach (the temp dir is 0700; its contents stay root's). */
-export function openToNobody(env: VmstatedEnv): void {
+/**
+ * A test env for a root daemon (removed when the test ends) whose socket nobody can reach: the
+ * temp dir is made 0755; its contents stay root's.
+ */
+export function envOpenToNobody(t: TestContext, prefix: string): VmstatedEnv {
+  requireRoot();
+  const env = createVmstatedEnv(prefix);
+  t.after(() => env.destroy());
   fs.chmodSync(env.dir, 0o755);
+  return env;
 }
 
 /** `vmstatedctl -s <sock> args...` as nobody. */

@@ -11,15 +11,12 @@ import path from 'node:path';
 import { RESTING_STATE_FILE } from '../../src/daemon/resting-state.js';
 import { workerFiles } from '../../workers/worker-files.js';
 import { createVmstatedEnv, waitFor } from '../helpers/vmstated-env.js';
-import { NOBODY, openToNobody, requireRoot, shAsNobody } from './hostile.js';
+import { NOBODY, envOpenToNobody, requireRoot, shAsNobody } from './hostile.js';
 
 const modeOf = (file: string): number => fs.statSync(file).mode & 0o7777;
 
 test('logs 0640, run and log directories 0750 root:0, worker socket and state files 0600, the control socket 0666; an older 0755/0644 log directory is narrowed', async (t) => {
-  requireRoot();
-  const env = createVmstatedEnv('vmstated-sec-modes-');
-  t.after(() => env.destroy());
-  openToNobody(env);
+  const env = envOpenToNobody(t, 'vmstated-sec-modes-');
   fs.mkdirSync(env.logdir, { mode: 0o755 });
   fs.writeFileSync(path.join(env.logdir, 'vmstated.log'), '', { mode: 0o644 });
   env.writeVm('web');

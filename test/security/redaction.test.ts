@@ -9,8 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { problemsForUid, redactProblem } from '../../src/config/redact.js';
 import type { ConfigProblem } from '../../src/config/types.js';
-import { createVmstatedEnv } from '../helpers/vmstated-env.js';
-import { NOBODY, ctlAsNobody, openToNobody, problemsAsRoot, requireRoot, shAsNobody } from './hostile.js';
+import { NOBODY, ctlAsNobody, envOpenToNobody, problemsAsRoot, shAsNobody } from './hostile.js';
 
 test('redaction: anyone but root gets the kind for the message; root gets everything', () => {
   const problem: ConfigProblem = {
@@ -23,10 +22,7 @@ test('redaction: anyone but root gets the kind for the message; root gets everyt
 });
 
 test('a configfile linked to a root-only file: at reload root reads the problem in full, the VM owner where it is and its kind only', async (t) => {
-  requireRoot();
-  const env = createVmstatedEnv('vmstated-sec-redact-');
-  t.after(() => env.destroy());
-  openToNobody(env);
+  const env = envOpenToNobody(t, 'vmstated-sec-redact-');
   const secret = path.join(env.dir, 'shadow');
   fs.writeFileSync(secret, 'root:$6$SECRET-HASH:19000:0:99999:7:::\n', { mode: 0o600 });
   const leak = env.writeVm('leak', { owner: 'nobody' });

@@ -8,17 +8,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { createVmstatedEnv } from '../helpers/vmstated-env.js';
-import { NOBODY, ctlAsNobody, openToNobody, requireRoot, shAsNobody, shAsNobodyInBackground } from './hostile.js';
+import { NOBODY, ctlAsNobody, envOpenToNobody, shAsNobody, shAsNobodyInBackground } from './hostile.js';
 
 /** A hook that leaves `<marker>.<vm>` behind when root runs it. */
 const markingHook = (marker: string): string => `touch "${marker}.$VMSTATED_VM"`;
 
 test('hooks others can write never run: vmstated -n names them, their VMs are not loaded, the others are; a hook that changes after the load fails its step', async (t) => {
-  requireRoot();
-  const env = createVmstatedEnv('vmstated-sec-hooks-');
-  t.after(() => env.destroy());
-  openToNobody(env);
+  const env = envOpenToNobody(t, 'vmstated-sec-hooks-');
   const marker = path.join(env.dir, 'ran');
   const hooks = { start_network: markingHook(marker) };
   const open = env.writeVm('open', { owner: 'nobody' }, { hooks });
@@ -64,10 +60,7 @@ test('hooks others can write never run: vmstated -n names them, their VMs are no
 });
 
 test('a bhyve config directory swapped for a link while its VM starts, again and again: every start fails saying why, no file appears anywhere else', async (t) => {
-  requireRoot();
-  const env = createVmstatedEnv('vmstated-sec-race-');
-  t.after(() => env.destroy());
-  openToNobody(env);
+  const env = envOpenToNobody(t, 'vmstated-sec-race-');
   const vmdir = env.writeVm('race', { owner: 'nobody', configfile: 'store/bhyve_config', maxrestart: 0 });
   fs.mkdirSync(path.join(vmdir, 'store'));
   fs.renameSync(path.join(vmdir, 'bhyve_config'), path.join(vmdir, 'store/bhyve_config'));
