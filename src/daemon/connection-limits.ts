@@ -19,6 +19,8 @@ export interface ControlLimitValues {
   maxStreamsPerUser: number;
   /** Requests of one connection being carried out at once; reading pauses beyond it. */
   maxRequestsPerConnection: number;
+  /** Requests of one user other than root started before other connections are read again. */
+  requestsPerTurnPerUser: number;
   /** A connection with no request in flight and no stream is closed after this long. */
   idleTimeoutMs: number;
 }
@@ -29,6 +31,7 @@ export const CONTROL_LIMITS: Readonly<ControlLimitValues> = {
   maxConnectionsPerUser: 64,
   maxStreamsPerUser: 32,
   maxRequestsPerConnection: 32,
+  requestsPerTurnPerUser: 16,
   idleTimeoutMs: 60_000,
 };
 

@@ -33,6 +33,8 @@ export interface ConnectionOptions {
   idleTimeoutMs: number;
   /** Carries out one request line. */
   dispatch(line: string, session: Session): Promise<void>;
+  /** Whether a request may start in this turn; if not, `resume` is called in the next (RequestPacer). */
+  mayStart(resume: () => void): boolean;
   /** Takes a stream slot of this peer (throws LimitError). */
   openStream(): Release;
   /** The peer stopped reading its replies; the connection was closed. */
@@ -72,6 +74,7 @@ export class ControlConnection implements Session {
   private closing = false;
   private isClosed = false;
   private readonly idleTimer: NodeJS.Timeout;
+  private readonly resume = (): void => this.startWaiting();
 
   constructor(
     private readonly socket: Socket,
@@ -126,9 +129,10 @@ export class ControlConnection implements Session {
     this.startWaiting();
   }
 
-  /** Starts waiting requests up to the limit; reading pauses while any must wait. */
+  /** Starts waiting requests up to the limits; reading pauses while any must wait. */
   private startWaiting(): void {
     while (this.waiting.length > 0 && this.inFlight < this.options.maxRequests && !this.isClosed) {
+      if (!this.options.mayStart(this.resume)) break;
       const line = this.waiting.shift() as string;
       this.inFlight += 1;
       void this.options.dispatch(line, this).finally(() => this.settled());

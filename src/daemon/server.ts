@@ -13,8 +13,9 @@ import type { ParseResult } from '../protocol/request.js';
 import { ControlConnection, closeWithLimitError } from './connection.js';
 import type { Session } from './connection.js';
 import { ConnectionLimits, LimitError } from './connection-limits.js';
-import type { ControlLimitValues } from './connection-limits.js';
+import type { ControlLimitValues, Release } from './connection-limits.js';
 import type { Logger } from './logger.js';
+import { RequestPacer } from './request-pacer.js';
 
 export type ParsedRequest = Extract<ParseResult, { ok: true }>['request'];
 export type { Session } from './connection.js';
@@ -30,6 +31,7 @@ export class ControlServer {
   private readonly server: net.Server;
   private readonly sockets = new Set<net.Socket>();
   private readonly limits: ConnectionLimits;
+  private readonly pacer: RequestPacer;
   private lingering = 0;
   private readonly lastRefusalLogged = new Map<number, number>();
 
@@ -39,6 +41,7 @@ export class ControlServer {
     limits?: Readonly<ControlLimitValues>,
   ) {
     this.limits = new ConnectionLimits(limits);
+    this.pacer = new RequestPacer(this.limits.values.requestsPerTurnPerUser);
     // Half-open: `printf '...' | nc -U` ends its side at once and still waits for the replies.
     this.server = net.createServer({ allowHalfOpen: true }, (socket) => this.accept(socket));
   }
@@ -92,7 +95,7 @@ export class ControlServer {
     }
     // The user the daemon runs as administers it (root in production; the developer in the demo).
     if (peer.uid === process.geteuid?.()) peer = { ...peer, uid: 0 };
-    let release;
+    let release: Release;
     try {
       release = this.limits.admitConnection(peer.uid);
     } catch (err) {
@@ -106,6 +109,7 @@ export class ControlServer {
       maxRequests: this.limits.values.maxRequestsPerConnection,
       idleTimeoutMs: this.limits.values.idleTimeoutMs,
       dispatch: (line, session) => this.dispatch(line, session),
+      mayStart: (resume) => this.pacer.mayStart(uid, resume),
       openStream: () => this.limits.openStream(uid),
       onOverflow: (queued) => this.log.warn({ uid, queued }, 'client does not read its replies; connection closed'),
     });

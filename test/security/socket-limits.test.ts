@@ -12,6 +12,7 @@ import path from 'node:path';
 import { pino } from 'pino';
 import { CONTROL_LIMITS, ConnectionLimits, LimitError } from '../../src/daemon/connection-limits.js';
 import type { ControlLimitValues } from '../../src/daemon/connection-limits.js';
+import { RequestPacer } from '../../src/daemon/request-pacer.js';
 import { ControlServer } from '../../src/daemon/server.js';
 import type { RequestHandler } from '../../src/daemon/server.js';
 import { ControlClient } from '../../src/protocol/client.js';
@@ -42,6 +43,21 @@ test('connections per user, the reserve only root may use, streams per user; a s
   for (let i = 0; i < 5; i++) limits.openStream(0);
   stream();
   limits.openStream(ALICE);
+});
+
+test('a user\'s requests start a few per turn of the event loop, the rest in the next turns; root\'s at once', async () => {
+  const pacer = new RequestPacer(2);
+  let resumed = 0;
+  const resume = (): void => {
+    resumed += 1;
+  };
+  assert.deepEqual([pacer.mayStart(ALICE, resume), pacer.mayStart(ALICE, resume), pacer.mayStart(ALICE, resume), pacer.mayStart(ALICE, resume)], [true, true, false, false]);
+  assert.equal(pacer.mayStart(BOB, resume), true, 'each user has its own slice');
+  for (let i = 0; i < 100; i++) assert.equal(pacer.mayStart(0, resume), true);
+  assert.equal(resumed, 0);
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(resumed, 1, 'resumed once, in the next turn');
+  assert.equal(pacer.mayStart(ALICE, resume), true, 'with a fresh slice');
 });
 
 /** A ControlServer on a temp socket with these limits and handler; closed after the test. */
