@@ -8,6 +8,9 @@
  *   flood  writes COUNT `events` requests on one connection and never reads; prints
  *          {"written":COUNT} once they are handed to the socket, then {"unsent":BYTES} (what the
  *          daemon has not read yet) for each line it reads on stdin.
+ *   storm  keeps 64 `status` requests in flight on each of COUNT connections, sending one for
+ *          each reply, as fast as the daemon answers; prints {"storming":COUNT} once all are
+ *          answering, then {"answered":N} for each line it reads on stdin.
  *
  * Both stay until killed, holding what they opened.
  */
@@ -71,8 +74,34 @@ function flood(): void {
   readline.createInterface({ input: process.stdin }).on('line', () => print({ unsent: socket.writableLength }));
 }
 
+function storm(): void {
+  let answered = 0;
+  let answering = 0;
+  for (let i = 0; i < count; i++) {
+    const socket = net.connect(socketPath);
+    let buffered = '';
+    let first = true;
+    socket.on('error', () => {});
+    socket.on('data', (chunk: Buffer) => {
+      buffered += chunk.toString('utf8');
+      const lines = buffered.split('\n');
+      buffered = lines.pop() ?? '';
+      for (let n = 0; n < lines.length; n++) socket.write('{"v":1,"id":1,"cmd":"status"}\n');
+      answered += lines.length;
+      if (first && lines.length > 0) {
+        first = false;
+        answering += 1;
+        if (answering === count) print({ storming: count });
+      }
+    });
+    for (let n = 0; n < 64; n++) socket.write('{"v":1,"id":1,"cmd":"status"}\n');
+  }
+  readline.createInterface({ input: process.stdin }).on('line', () => print({ answered }));
+}
+
 if (mode === 'hold') hold();
 else if (mode === 'flood') flood();
+else if (mode === 'storm') storm();
 else {
   process.stderr.write(`unknown mode ${mode}\n`);
   process.exit(2);

@@ -7,29 +7,17 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import type { ChildProcessWithoutNullStreams } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import readline from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { CONTROL_LIMITS } from '../../src/daemon/connection-limits.js';
 import { VMSTATEDCTL_BIN } from '../helpers/paths.js';
 import { createVmstatedEnv, waitFor } from '../helpers/vmstated-env.js';
 import type { VmstatedEnv } from '../helpers/vmstated-env.js';
-
-const NOBODY = 65534;
-const HOSTILE_CLIENT = path.join(path.dirname(fileURLToPath(import.meta.url)), 'hostile-client.js');
-
-/** setpriv's arguments to run a command as uid/gid nobody without supplementary groups. */
-function asNobody(command: readonly string[]): string[] {
-  return [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', '--', ...command];
-}
+import { Hostile, NOBODY, asUid, reachableScripts } from './hostile.js';
 
 /** The one way this file runs vmstatedctl as the hostile user (switch here to run it from a reachable copy). */
 function ctlAsNobody(env: VmstatedEnv, args: readonly string[], timeoutMs = 30_000): { status: number | null; stdout: string; stderr: string } {
-  const result = spawnSync('setpriv', asNobody([process.execPath, VMSTATEDCTL_BIN, '-s', env.sockpath, ...args]), {
+  const result = spawnSync('setpriv', asUid(NOBODY, [process.execPath, VMSTATEDCTL_BIN, '-s', env.sockpath, ...args]), {
     encoding: 'utf8',
     timeout: timeoutMs,
     killSignal: 'SIGKILL',
@@ -45,41 +33,6 @@ function ctlAsRoot(env: VmstatedEnv, ...args: string[]): { status: number | null
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
-/** The hostile client, copied where nobody can read it, running as nobody; its JSON lines in order. */
-class Hostile {
-  private readonly lines: unknown[] = [];
-  private constructor(readonly child: ChildProcessWithoutNullStreams) {
-    readline.createInterface({ input: child.stdout }).on('line', (line) => this.lines.push(JSON.parse(line)));
-  }
-
-  static start(dir: string, mode: 'hold' | 'flood', socket: string, count: number): Hostile {
-    const script = path.join(dir, 'hostile-client.mjs');
-    if (!fs.existsSync(script)) fs.copyFileSync(HOSTILE_CLIENT, script);
-    fs.chmodSync(script, 0o644);
-    return new Hostile(spawn('setpriv', asNobody([process.execPath, script, mode, socket, String(count)]), { stdio: 'pipe' }));
-  }
-
-  /** The first line (after `skip` of them) that has `key`. */
-  next<T>(key: string, skip = 0): Promise<T> {
-    return waitFor(`the hostile client to print ${key}`, () => {
-      const found = this.lines.slice(skip).find((line) => typeof line === 'object' && line !== null && key in line);
-      return found as T | undefined;
-    }, 30_000);
-  }
-
-  get printed(): number {
-    return this.lines.length;
-  }
-
-  ask(): void {
-    this.child.stdin.write('?\n');
-  }
-
-  stop(): void {
-    this.child.kill('SIGKILL');
-  }
-}
-
 function rssMiB(pid: number): number {
   const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
   return Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1]) / 1024;
@@ -90,16 +43,15 @@ test('one user floods a connection with 100,000 events requests and holds 700 mo
   const env = createVmstatedEnv('vmstated-abuse-');
   t.after(() => env.destroy());
   fs.chmodSync(env.dir, 0o755); // nobody must reach the socket
-  const scripts = fs.mkdtempSync(path.join(os.tmpdir(), 'vmstated-hostile-'));
-  fs.chmodSync(scripts, 0o755);
-  t.after(() => fs.rmSync(scripts, { recursive: true, force: true }));
+  const scripts = reachableScripts();
+  t.after(() => scripts.remove());
   env.writeVm('web', { owner: 'nobody' });
   const daemonPid = await env.startDaemon();
   assert.equal(ctlAsRoot(env, 'status').status, 0);
   const rssBefore = rssMiB(daemonPid);
   const { maxConnectionsPerUser, maxStreamsPerUser } = CONTROL_LIMITS;
 
-  const flood = Hostile.start(scripts, 'flood', env.sockpath, 100_000);
+  const flood = Hostile.start(scripts.dir, NOBODY, 'flood', env.sockpath, 100_000);
   t.after(() => flood.stop());
   await flood.next('written');
   // The flood's connection holds all the streams nobody may have: one more is refused, by name.
@@ -111,7 +63,7 @@ test('one user floods a connection with 100,000 events requests and holds 700 mo
   assert.equal(events.status, 1, events.stderr);
   assert.match(events.stderr, new RegExp(`too many streams \\(events, logs -f, console\\) of uid ${NOBODY}: the limit is ${maxStreamsPerUser} per user`));
 
-  const hold = Hostile.start(scripts, 'hold', env.sockpath, 700);
+  const hold = Hostile.start(scripts.dir, NOBODY, 'hold', env.sockpath, 700);
   t.after(() => hold.stop());
   const held = await hold.next<{ served: number; refused: number; message: string }>('served');
   assert.equal(held.served, maxConnectionsPerUser - 1, 'the flood\'s connection counts too');
@@ -127,9 +79,7 @@ test('one user floods a connection with 100,000 events requests and holds 700 mo
   assert.equal(root.status, 0, root.stderr);
   assert.deepEqual((JSON.parse(root.stdout) as Array<{ name: string }>).map((vm) => vm.name), ['web']);
 
-  const asked = flood.printed;
-  flood.ask();
-  const { unsent } = await flood.next<{ unsent: number }>('unsent', asked);
+  const { unsent } = await flood.ask<{ unsent: number }>('unsent');
   assert.ok(unsent > 0, 'the daemon stopped reading the flooding connection: its requests wait in the client');
   const growth = rssMiB(daemonPid) - rssBefore;
   t.diagnostic(`daemon RSS ${rssBefore.toFixed(1)} MiB before, +${growth.toFixed(1)} MiB under the flood; ${unsent} bytes of requests unread`);
