@@ -12,7 +12,7 @@ import { bindControl, type ControlReply, type ControlRequest, EALREADY } from '.
 import { SimExit } from './failure.js';
 import { EX_OSERR } from '../shared/sysexits.js';
 import { type GuestAction, type GuestEnd, type GuestScript, guestEnd, guestScript, type RuntimeAction, SUSPEND_EXIT } from './guest.js';
-import { afterOutputDrains, consoleLine, diagnostic, exitAfterOutput } from './output.js';
+import { afterOutputDrains, consoleBytes, consoleLine, diagnostic, exitAfterOutput } from './output.js';
 import { bootCounterPath, controlSocketPath, simStateDir } from './paths.js';
 import { readVmmRecord, removeVmmRecord, type VmmRecord, writeVmmRecord } from './record.js';
 import { bhyveTitle } from '../shared/process-table.js';
@@ -97,6 +97,7 @@ class SimulatedVm {
     for (const line of script.consoleLines) consoleLine(line);
     for (const line of script.stderrLines) diagnostic(line);
     for (let line = 1; line <= script.flood; line++) consoleLine(`${name}: console flood line ${line} of ${script.flood}`);
+    if (script.floodBytes > 0) consoleBytes(script.floodBytes);
     if (script.acpiReadyMs === 0) this.enableAcpi();
     else setTimeout(() => this.enableAcpi(), script.acpiReadyMs);
     const action: GuestAction = script.times === null || boot <= script.times ? script.action : 'run';

@@ -16,6 +16,27 @@ export function consoleLine(text: string): void {
   process.stdout.write(`${text}\n`);
 }
 
+/**
+ * Writes `count` bytes of console output that never prints a newline (a guest stuck printing
+ * dots, a binary dump): a chunk at a time, the next once the reader took the last, so the
+ * simulator itself stays small however much it writes.
+ */
+export function consoleBytes(count: number): void {
+  const chunk = Buffer.alloc(64 * 1024, 'flood-without-newline ');
+  let left = count;
+  const next = (): void => {
+    while (left > 0) {
+      const piece = left >= chunk.length ? chunk : chunk.subarray(0, left);
+      left -= piece.length;
+      if (!process.stdout.write(piece)) {
+        process.stdout.once('drain', next);
+        return;
+      }
+    }
+  };
+  next();
+}
+
 export function diagnostic(text: string): void {
   process.stderr.write(`${text}\n`);
 }

@@ -133,6 +133,7 @@ const HANDLERS: Record<Command, Handler> = {
     const count = (request.args.n as number | undefined) ?? DEFAULT_LOG_LINES;
     const { lines, offset } = await tailLines(file, count);
     if (request.args.follow !== true) return { lines };
+    session.openStream(); // freed when the connection closes
     // Streams {v, id, data: {lines}} until the client hangs up; the final reply never comes.
     session.send({ v: PROTOCOL_VERSION, id: request.id, data: { lines } });
     const stop = followLines(file, offset, (more) => {
@@ -146,6 +147,7 @@ const HANDLERS: Record<Command, Handler> = {
   events: async (ctl, request, session) => {
     const only = request.args.vm as string | undefined;
     if (only !== undefined) visibleVm(ctl, session.peer, request.cmd, only);
+    session.openStream(); // freed when the connection closes
     session.send(okReply(request.id, { subscribed: true }));
     const forward = (event: VmEvent): void => {
       if (!eventVisible(ctl, session.peer, event, only)) return;
