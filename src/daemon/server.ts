@@ -21,6 +21,9 @@ export interface Session {
   send(message: unknown): boolean;
   /** Called once when the connection closes (for streams to stop). */
   onClose(callback: () => void): void;
+  /** False while the peer has not taken what was sent (a stream should pause); see whenDrained(). */
+  readonly ready: boolean;
+  whenDrained(): Promise<void>;
   readonly closed: boolean;
 }
 
@@ -104,6 +107,10 @@ export class ControlServer {
       peer,
       send: (message) => writer.write(message),
       onClose: (callback) => (closed ? callback() : closeCallbacks.push(callback)),
+      get ready() {
+        return writer.ready;
+      },
+      whenDrained: () => writer.whenDrained(),
       get closed() {
         return closed;
       },
@@ -135,7 +142,8 @@ export class ControlServer {
       return;
     }
     const { request } = parsed;
-    this.log.debug({ uid: session.peer.uid, id: request.id, cmd: request.cmd, args: request.args }, 'request');
+    // Keystrokes (passwords typed on a console) are never logged.
+    if (request.cmd !== 'console-input') this.log.debug({ uid: session.peer.uid, id: request.id, cmd: request.cmd, args: request.args }, 'request');
     try {
       await this.handle(request, session);
     } catch (err) {
