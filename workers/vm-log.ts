@@ -34,7 +34,7 @@ export function appendVmLogLine(file: string, source: string, text: string): voi
 
 export class VmLog {
   private fd: number | null = null;
-  private pending: string[] = [];
+  private pending: Array<string | Buffer> = [];
   private dropped = 0;
   private retryTimer: NodeJS.Timeout | null = null;
   /** The current write problem, in words; null when the log is healthy. */
@@ -110,7 +110,13 @@ export class VmLog {
     }
     try {
       while (this.pending.length > 0) {
-        fs.writeSync(this.fd, this.pending[0]);
+        // A nearly full disk takes part of a line (a short write, no error): the rest waits.
+        const bytes = Buffer.from(this.pending[0]);
+        const written = fs.writeSync(this.fd, bytes);
+        if (written < bytes.length) {
+          this.pending[0] = bytes.subarray(written);
+          throw new Error('short write: no space left on device (ENOSPC)');
+        }
         this.pending.shift();
       }
       if (this.problem !== null) {
