@@ -2,7 +2,10 @@
  * Who owns a VM's serial console (com1), from the bhyve config it runs with.
  *
  * `lpc.com1.path=stdio` (the man page's recipe, `-l com1,stdio`) would put the guest console on
- * bhyve's stdin and stdout, which vmstated does not give a terminal. vmstated owns such a console
+ * bhyve's stdin and stdout, which vmstated does not give a terminal: uart_emul.c hands com1's path
+ * to uart_tty_open() (usr.sbin/bhyve/uart_backend.c), whose stdio backend sets stdin non-blocking
+ * and registers it with mevent (kqueue, usr.sbin/bhyve/mevent.c); /dev/null has no kqfilter
+ * (sys/dev/null/null.c: ENODEV), and a pipe nobody writes to is no console. vmstated owns such a console
  * instead: the generated config points com1 at the A side of an nmdm(4) pair named after the VM,
  * the VM's worker holds the B side for the VM's life (workers/console.ts). Any other com1 path
  * (an nmdm device of the admin's, `tcp=...`, a real tty) is left alone and is the admin's.
