@@ -7,6 +7,7 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import { LineReader } from '../src/protocol/framing.js';
+import { listenPrivate } from '../src/shared/listen-private.js';
 import { MAX_LINE_BYTES } from '../src/protocol/types.js';
 import type { ConsoleViewer, VmConsole } from './console.js';
 import { CONSOLE_CHUNK_BYTES, type ConsoleData, type ConsoleHello, type ConsoleReply } from './console-wire.js';
@@ -59,7 +60,7 @@ function parseLine(line: string): Record<string, unknown> | null {
   }
 }
 
-function serveViewer(console: VmConsole, socket: net.Socket): void {
+function serveViewer(vmConsole: VmConsole, socket: net.Socket): void {
   socket.on('error', () => {});
   const reader = new LineReader({ maxLineBytes: MAX_LINE_BYTES });
   const viewer = new SocketViewer(socket);
@@ -71,37 +72,26 @@ function serveViewer(console: VmConsole, socket: net.Socket): void {
       if (message === null) continue;
       if (!attached) {
         attached = true;
-        const refusal = console.unavailable;
+        const refusal = vmConsole.unavailable;
         if (refusal !== null) {
           socket.end(`${JSON.stringify({ refused: refusal } satisfies ConsoleReply)}\n`);
           return;
         }
         socket.write(`${JSON.stringify({ attached: true } satisfies ConsoleReply)}\n`);
         const { history } = message as ConsoleHello;
-        console.attach(viewer, typeof history === 'number' ? history : undefined);
+        vmConsole.attach(viewer, typeof history === 'number' ? history : undefined);
       } else if (typeof message.in === 'string') {
-        console.input(Buffer.from(message.in, 'base64'));
+        vmConsole.input(Buffer.from(message.in, 'base64'));
       }
     }
   });
-  socket.on('close', () => console.detach(viewer));
+  socket.on('close', () => vmConsole.detach(viewer));
 }
 
 /** Listens on `socketPath` (0600 from the start: the guest's console is root's). */
-export async function serveConsole(console: VmConsole, socketPath: string): Promise<net.Server> {
+export async function serveConsole(vmConsole: VmConsole, socketPath: string): Promise<net.Server> {
   fs.rmSync(socketPath, { force: true }); // left by a worker that was killed: this worker owns the VM now
-  const server = net.createServer((socket) => serveViewer(console, socket));
-  const umask = process.umask(0o177);
-  try {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(socketPath, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-  } finally {
-    process.umask(umask);
-  }
+  const server = net.createServer((socket) => serveViewer(vmConsole, socket));
+  await listenPrivate(server, socketPath);
   return server;
 }

@@ -15,6 +15,7 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { listenPrivate } from '../shared/listen-private.js';
 import { socketAddress } from './paths.js';
 
 /** How often a disconnected A side tries the B side again. */
@@ -61,18 +62,7 @@ export async function listenEmulatedNmdm(socketPath: string): Promise<ConsoleCha
       if (peer === socket) peer = null;
     });
   });
-  const umask = process.umask(0o177); // bind() creates the socket file: never reachable by others
-  try {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(socketAddress(socketPath), () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-  } finally {
-    process.umask(umask);
-  }
+  await listenPrivate(server, socketAddress(socketPath));
   return {
     onData: (listener) => void listeners.push(listener),
     write: (data) => sendBounded(peer, data),
