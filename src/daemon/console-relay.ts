@@ -45,7 +45,7 @@ export async function attachConsole(registry: Registry, entry: VmEntry, request:
   const readOnly = request.args.readOnly === true;
   if (attachmentsOf(session).has(id)) throw new CommandError('BAD_REQUEST', `a console is already attached as request ${JSON.stringify(id)} on this connection`);
   if (entry.worker === null) {
-    throw new CommandError('INVALID_STATE', `VM "${entry.name}" is ${entry.status.state}: it has a console while it runs (start it, or wait for it with vmstatedctl console --wait)`);
+    throw new CommandError('INVALID_STATE', `VM "${entry.name}": it is ${entry.status.state}; it has a console while it runs (start it, or wait for it with vmstatedctl console --wait)`);
   }
   const hello: ConsoleHello = typeof request.args.history === 'number' ? { history: request.args.history } : {};
   const { worker, reader, rest } = await openWorkerConsole(consoleSocketPath(registry.options.rundir, entry.name), entry.name, hello);
