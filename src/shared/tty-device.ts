@@ -8,6 +8,8 @@
  *   and CLOCAL): no echo, no line discipline, 8 bits through. CLOCAL also keeps our side usable
  *   when bhyve closes its side (a guest reboot): without it, carrier loss (nmdm.c,
  *   nmdm_task_tty() -> ttydisc_modem(otp, 0)) makes our tty a zombie that reads end of file.
+ * - CLOCAL before the stream is made: libuv's uv_tty_init() reopens a terminal by its name without
+ *   O_NONBLOCK (to get a file description of its own), an open that would wait for carrier.
  * Node has no termios API, so tcgetattr/cfmakeraw/tcsetattr come from libc through koffi, as in
  * src/auth/libc.ts. struct termios is passed as opaque bytes; only c_cflag is touched by us.
  */
