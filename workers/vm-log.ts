@@ -37,7 +37,7 @@ export function appendVmLogLine(file: string, source: string, text: string): voi
 
 export class VmLog {
   private fd: number | null = null;
-  private pending: string[] = [];
+  private pending: Array<string | Buffer> = [];
   private pendingChars = 0;
   private dropped = 0;
   private retryTimer: NodeJS.Timeout | null = null;
@@ -58,7 +58,7 @@ export class VmLog {
     this.pending.push(formatted);
     this.pendingChars += formatted.length;
     while (this.pending.length > MAX_PENDING_LINES || this.pendingChars > MAX_PENDING_CHARS) {
-      this.pendingChars -= (this.pending.shift() as string).length;
+      this.pendingChars -= (this.pending.shift() as string | Buffer).length;
       this.dropped++;
     }
     this.flush();
@@ -115,8 +115,17 @@ export class VmLog {
     }
     try {
       while (this.pending.length > 0) {
-        fs.writeSync(this.fd, this.pending[0] as string);
-        this.pendingChars -= (this.pending.shift() as string).length;
+        // A nearly full disk takes part of a line (a short write, no error): the rest waits.
+        const first = this.pending[0] as string | Buffer;
+        const bytes = Buffer.from(first);
+        const written = fs.writeSync(this.fd, bytes);
+        if (written < bytes.length) {
+          this.pending[0] = bytes.subarray(written);
+          this.pendingChars -= first.length - (bytes.length - written);
+          throw new Error('short write: no space left on device (ENOSPC)');
+        }
+        this.pendingChars -= first.length;
+        this.pending.shift();
       }
       if (this.problem !== null) {
         this.problem = null;

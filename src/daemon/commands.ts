@@ -6,6 +6,7 @@ import { describeRequest, errorReply, okReply, okReplyEncoded } from '../protoco
 import type { Command, EventLine, VmEvent } from '../protocol/types.js';
 import { PROTOCOL_VERSION } from '../protocol/types.js';
 import type { CommandOutcome } from '../../workers/api.js';
+import { attachConsole, consoleInput } from './console-relay.js';
 import { followLines, tailLines } from './log-tail.js';
 import { CommandError } from './registry.js';
 import type { Registry } from './registry.js';
@@ -159,6 +160,9 @@ const HANDLERS: Record<Command, Handler> = {
     ctl.registry.bus.off('event', forward);
     return undefined;
   },
+
+  console: async (ctl, request, session) => attachConsole(ctl.registry, visibleVm(ctl, session.peer, request.cmd, request.args.vm as string), request, session),
+  'console-input': async (_ctl, request, session) => consoleInput(request, session),
 };
 
 /** Runs one request; `undefined` from a handler means it replied (or streams) by itself. */

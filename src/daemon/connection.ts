@@ -24,6 +24,9 @@ export interface Session {
    * returned function or, at the latest, when the connection closes.
    */
   openStream(): Release;
+  /** False while the peer has not taken what was sent (a stream should pause); see whenDrained(). */
+  readonly ready: boolean;
+  whenDrained(): Promise<void>;
   readonly closed: boolean;
 }
 
@@ -101,6 +104,14 @@ export class ControlConnection implements Session {
 
   send(message: unknown): boolean {
     return this.writer.write(message);
+  }
+
+  get ready(): boolean {
+    return this.writer.ready;
+  }
+
+  whenDrained(): Promise<void> {
+    return this.writer.whenDrained();
   }
 
   onClose(callback: () => void): void {

@@ -140,7 +140,8 @@ export class ControlServer {
       return;
     }
     const { request } = parsed;
-    this.log.debug({ uid: session.peer.uid, id: request.id, cmd: request.cmd, args: request.args }, 'request');
+    // Keystrokes (passwords typed on a console) are never logged.
+    if (request.cmd !== 'console-input') this.log.debug({ uid: session.peer.uid, id: request.id, cmd: request.cmd, args: request.args }, 'request');
     try {
       await this.handle(request, session);
     } catch (err) {

@@ -91,7 +91,9 @@ export type Command =
   | 'logs'
   | 'events'
   | 'shutdown'
-  | 'problems';
+  | 'problems'
+  | 'console'
+  | 'console-input';
 
 export interface Request {
   v: typeof PROTOCOL_VERSION;
