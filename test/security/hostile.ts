@@ -1,19 +1,32 @@
 /**
- * A hostile local user for the security tests: uid/gid nobody (65534), switched to with setpriv
- * as the authorization tests do. It runs vmstatedctl (from a copy every user can reach) and shell
- * commands against a real daemon that runs as root.
+ * A hostile local user for the security tests: an unprivileged uid (nobody, 65534), switched to
+ * with setpriv as the authorization tests do, against a real daemon that runs as root. It runs
+ * vmstatedctl (from a copy every user can reach), shell commands, and
+ * test/security/hostile-client.ts, whose JSON lines it collects (the socket tests and the flood
+ * bench, test/bench/flood.ts).
  */
 import assert from 'node:assert/strict';
-import type { TestContext } from 'node:test';
 import { spawn, spawnSync } from 'node:child_process';
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import readline from 'node:readline';
+import type { TestContext } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import type { ConfigProblem } from '../../src/config/types.js';
 import { reachableCopy } from '../helpers/reachable.js';
-import { createVmstatedEnv, type VmstatedEnv } from '../helpers/vmstated-env.js';
+import { createVmstatedEnv, waitFor, type VmstatedEnv } from '../helpers/vmstated-env.js';
 
 export const NOBODY = 65534;
-const AS_NOBODY = [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', '--'];
+const HOSTILE_CLIENT = path.join(path.dirname(fileURLToPath(import.meta.url)), 'hostile-client.js');
+/** What a hostile shell or vmstatedctl gets: no environment of root's. */
 const ENV = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', HOME: '/nonexistent' };
+
+/** setpriv's arguments to run a command as `uid` (and the same gid) without supplementary groups. */
+export function asUid(uid: number, command: readonly string[]): string[] {
+  return [`--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', '--', ...command];
+}
 
 export interface Ran {
   status: number | null;
@@ -37,25 +50,25 @@ export function envOpenToNobody(t: TestContext, prefix: string): VmstatedEnv {
   return env;
 }
 
-/** `vmstatedctl -s <sock> args...` as nobody. */
-export function ctlAsNobody(env: VmstatedEnv, ...args: string[]): Ran {
-  const result = spawnSync('setpriv', [...AS_NOBODY, process.execPath, reachableCopy().vmstatedctl, '-s', env.sockpath, ...args], {
-    encoding: 'utf8', timeout: 30_000, cwd: '/', env: ENV,
-  });
+function runAsNobody(command: readonly string[], cwd = '/'): Ran {
+  const result = spawnSync('setpriv', asUid(NOBODY, command), { encoding: 'utf8', timeout: 30_000, cwd, env: ENV });
   if (result.error) throw result.error;
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+/** `vmstatedctl -s <sock> args...` as nobody. */
+export function ctlAsNobody(env: VmstatedEnv, ...args: string[]): Ran {
+  return runAsNobody([process.execPath, reachableCopy().vmstatedctl, '-s', env.sockpath, ...args]);
 }
 
 /** `/bin/sh -c script` as nobody, to completion. */
 export function shAsNobody(script: string, cwd = '/'): Ran {
-  const result = spawnSync('setpriv', [...AS_NOBODY, '/bin/sh', '-c', script], { encoding: 'utf8', timeout: 30_000, cwd, env: ENV });
-  if (result.error) throw result.error;
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+  return runAsNobody(['/bin/sh', '-c', script], cwd);
 }
 
 /** `/bin/sh -c script` as nobody in the background; stop() kills it and waits for it. */
 export function shAsNobodyInBackground(script: string): { stop(): Promise<void> } {
-  const child = spawn('setpriv', [...AS_NOBODY, '/bin/sh', '-c', script], { cwd: '/', env: ENV, stdio: 'ignore', detached: true });
+  const child = spawn('setpriv', asUid(NOBODY, ['/bin/sh', '-c', script]), { cwd: '/', env: ENV, stdio: 'ignore', detached: true });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   return {
     async stop() {
@@ -76,5 +89,48 @@ export async function problemsAsRoot(env: VmstatedEnv): Promise<ConfigProblem[]>
     return await client.request<ConfigProblem[]>('problems');
   } finally {
     client.close();
+  }
+}
+
+/** A directory every user can enter, holding a copy of the hostile client; removed by the returned function. */
+export function reachableScripts(): { dir: string; remove(): void } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vmstated-hostile-'));
+  fs.chmodSync(dir, 0o755);
+  fs.copyFileSync(HOSTILE_CLIENT, path.join(dir, 'hostile-client.mjs'));
+  fs.chmodSync(path.join(dir, 'hostile-client.mjs'), 0o644);
+  return { dir, remove: () => fs.rmSync(dir, { recursive: true, force: true }) };
+}
+
+export type HostileMode = 'hold' | 'flood' | 'storm';
+
+/** The hostile client running as `uid`; its JSON lines in order. */
+export class Hostile {
+  private readonly lines: unknown[] = [];
+  private constructor(readonly child: ChildProcessWithoutNullStreams) {
+    readline.createInterface({ input: child.stdout }).on('line', (line) => this.lines.push(JSON.parse(line)));
+  }
+
+  static start(scriptsDir: string, uid: number, mode: HostileMode, socket: string, count: number): Hostile {
+    const script = path.join(scriptsDir, 'hostile-client.mjs');
+    return new Hostile(spawn('setpriv', asUid(uid, [process.execPath, script, mode, socket, String(count)]), { stdio: 'pipe' }));
+  }
+
+  /** The first line (after `skip` of them) that has `key`. */
+  next<T>(key: string, skip = 0): Promise<T> {
+    return waitFor(`the hostile client to print ${key}`, () => {
+      const found = this.lines.slice(skip).find((line) => typeof line === 'object' && line !== null && key in line);
+      return found as T | undefined;
+    }, 30_000);
+  }
+
+  /** Asks for its current figure (unsent bytes, answers) and resolves with it. */
+  ask<T>(key: string): Promise<T> {
+    const skip = this.lines.length;
+    this.child.stdin.write('?\n');
+    return this.next<T>(key, skip);
+  }
+
+  stop(): void {
+    this.child.kill('SIGKILL');
   }
 }
