@@ -9,17 +9,13 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import readline from 'node:readline';
 import type { TestContext } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import type { ConfigProblem } from '../../src/config/types.js';
 import { reachableCopy } from '../helpers/reachable.js';
 import { createVmstatedEnv, waitFor, type VmstatedEnv } from '../helpers/vmstated-env.js';
 
 export const NOBODY = 65534;
-const HOSTILE_CLIENT = path.join(path.dirname(fileURLToPath(import.meta.url)), 'hostile-client.js');
 /** What a hostile shell or vmstatedctl gets: no environment of root's. */
 const ENV = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', HOME: '/nonexistent' };
 
@@ -50,15 +46,21 @@ export function envOpenToNobody(t: TestContext, prefix: string): VmstatedEnv {
   return env;
 }
 
-function runAsNobody(command: readonly string[], cwd = '/'): Ran {
-  const result = spawnSync('setpriv', asUid(NOBODY, command), { encoding: 'utf8', timeout: 30_000, cwd, env: ENV });
-  if (result.error) throw result.error;
+/** Runs `command` as nobody to completion; past `timeoutMs` it is killed (status null), which is an outcome, not an error. */
+function runAsNobody(command: readonly string[], cwd = '/', timeoutMs = 30_000): Ran {
+  const result = spawnSync('setpriv', asUid(NOBODY, command), { encoding: 'utf8', timeout: timeoutMs, killSignal: 'SIGKILL', cwd, env: ENV });
+  if (result.error && (result.error as NodeJS.ErrnoException).code !== 'ETIMEDOUT') throw result.error;
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
 /** `vmstatedctl -s <sock> args...` as nobody. */
 export function ctlAsNobody(env: VmstatedEnv, ...args: string[]): Ran {
-  return runAsNobody([process.execPath, reachableCopy().vmstatedctl, '-s', env.sockpath, ...args]);
+  return ctlAsNobodyWithin(env, args, 30_000);
+}
+
+/** `vmstatedctl -s <sock> args...` as nobody, killed after `timeoutMs` (a stream such as `events` never ends). */
+export function ctlAsNobodyWithin(env: VmstatedEnv, args: readonly string[], timeoutMs: number): Ran {
+  return runAsNobody([process.execPath, reachableCopy().vmstatedctl, '-s', env.sockpath, ...args], '/', timeoutMs);
 }
 
 /** `/bin/sh -c script` as nobody, to completion. */
@@ -92,15 +94,6 @@ export async function problemsAsRoot(env: VmstatedEnv): Promise<ConfigProblem[]>
   }
 }
 
-/** A directory every user can enter, holding a copy of the hostile client; removed by the returned function. */
-export function reachableScripts(): { dir: string; remove(): void } {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vmstated-hostile-'));
-  fs.chmodSync(dir, 0o755);
-  fs.copyFileSync(HOSTILE_CLIENT, path.join(dir, 'hostile-client.mjs'));
-  fs.chmodSync(path.join(dir, 'hostile-client.mjs'), 0o644);
-  return { dir, remove: () => fs.rmSync(dir, { recursive: true, force: true }) };
-}
-
 export type HostileMode = 'hold' | 'flood' | 'storm';
 
 /** The hostile client running as `uid`; its JSON lines in order. */
@@ -110,9 +103,9 @@ export class Hostile {
     readline.createInterface({ input: child.stdout }).on('line', (line) => this.lines.push(JSON.parse(line)));
   }
 
-  static start(scriptsDir: string, uid: number, mode: HostileMode, socket: string, count: number): Hostile {
-    const script = path.join(scriptsDir, 'hostile-client.mjs');
-    return new Hostile(spawn('setpriv', asUid(uid, [process.execPath, script, mode, socket, String(count)]), { stdio: 'pipe' }));
+  static start(uid: number, mode: HostileMode, socket: string, count: number): Hostile {
+    const command = [process.execPath, reachableCopy().hostileClient, mode, socket, String(count)];
+    return new Hostile(spawn('setpriv', asUid(uid, command), { stdio: 'pipe', cwd: '/' }));
   }
 
   /** The first line (after `skip` of them) that has `key`. */
