@@ -9,7 +9,8 @@ export default class Status extends ControlCommand {
       'change while the VM runs; RESTARTS counts the automatic restarts in the current restart window. ' +
       'Failed VMs are listed below with their failure reason and bhyve\'s last exit, and VMs whose changed ' +
       'config waits for their next start are named; then come the problems found in the VM configs ' +
-      '(file:line:column). A named VM that does not exist (or is not yours to see) exits 1.',
+      '(file:line:column; anyone but root is shown the kind of each problem, not its message, which may quote ' +
+      'the file). A named VM that does not exist (or is not yours to see) exits 1.',
     'With --json, the array of status objects from vmstated is printed as it is (without the config ' +
       'problems): name, state, pid, workerPid, restarts, lastExit, failureReason, owner, group, description, ' +
       'os, osversion, autostart, since (ISO time of the last state change), configFile, configPending.',

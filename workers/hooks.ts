@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { VmState } from '../src/protocol/types.js';
+import { checkTrustedPath } from '../src/shared/trusted-path.js';
 import { drainThenRelease } from './drain.js';
 import type { VmLog } from './vm-log.js';
 
@@ -34,31 +35,52 @@ export interface HookResult {
   outcome: string;
 }
 
-/** The hook's path when an executable file exists there; null when absent. */
-export function findHook(scriptDir: string, state: VmState, log?: VmLog): string | null {
+/** What is at a hook's path, checked again at each run: files change after the config load. */
+export type HookLookup =
+  | { kind: 'absent' }
+  | { kind: 'run'; file: string }
+  /** A trusted file that cannot be executed: skipped, as a forgotten chmod. */
+  | { kind: 'skip'; file: string }
+  /** It fails the trust rule (src/shared/trusted-path.ts): never run, and the step fails. */
+  | { kind: 'refused'; file: string; reason: string };
+
+export function lookUpHook(scriptDir: string, state: VmState): HookLookup {
   const file = path.join(scriptDir, state);
-  let stat: fs.Stats;
+  const verdict = checkTrustedPath(file);
+  if (!verdict.trusted) return verdict.missing ? { kind: 'absent' } : { kind: 'refused', file, reason: verdict.reason };
+  if (!verdict.stat.isFile()) return { kind: 'skip', file };
   try {
-    stat = fs.statSync(file);
+    fs.accessSync(verdict.real, fs.constants.X_OK);
+    return { kind: 'run', file };
   } catch {
-    return null;
-  }
-  try {
-    if (!stat.isFile()) throw new Error('not a regular file');
-    fs.accessSync(file, fs.constants.X_OK);
-    return file;
-  } catch {
-    log?.line('vmstated', `hook ${file} is not an executable file: skipped (chmod +x to use it)`);
-    return null;
+    return { kind: 'skip', file };
   }
 }
 
+/** The hook's path when it will run; null when absent, skipped or refused. */
+export function findHook(scriptDir: string, state: VmState): string | null {
+  const lookup = lookUpHook(scriptDir, state);
+  return lookup.kind === 'run' ? lookup.file : null;
+}
+
 export function runHook(run: HookRun): Promise<HookResult> {
-  const file = findHook(run.scriptDir, run.state, run.log);
+  const lookup = lookUpHook(run.scriptDir, run.state);
   const started = Date.now();
-  if (file === null) {
-    return Promise.resolve({ hook: run.state, ran: false, ok: true, exitCode: null, signal: null, timedOut: false, durationMs: 0, outcome: 'absent' });
+  const notRun = (ok: boolean, outcome: string): Promise<HookResult> =>
+    Promise.resolve({ hook: run.state, ran: false, ok, exitCode: null, signal: null, timedOut: false, durationMs: 0, outcome });
+  switch (lookup.kind) {
+    case 'absent':
+      return notRun(true, 'absent');
+    case 'skip':
+      run.log.line('vmstated', `hook ${lookup.file} is not an executable file: skipped (chmod +x to use it)`);
+      return notRun(true, 'absent');
+    case 'refused':
+      run.log.line('vmstated', `hook ${lookup.file} is not trusted, not run: ${lookup.reason}`);
+      return notRun(false, `not run: it is not trusted: ${lookup.reason}`);
+    case 'run':
+      break;
   }
+  const file = lookup.file;
   return new Promise((resolve) => {
     const source = `hook ${run.state}`;
     run.log.line('vmstated', `hook ${run.state} starts: ${file} (timeout ${run.timeoutMs / 1000} s)`);

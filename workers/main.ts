@@ -5,11 +5,14 @@
  */
 import fs from 'node:fs';
 import type { Server } from 'node:net';
+import path from 'node:path';
 import { exposeOnSocketServer } from '../src/rpc/server.js';
 import { reportReady, takeReadyFd } from '../src/shared/readiness.js';
 import { replaceFileSync } from '../src/shared/replace-file.js';
+import { MAX_STATE_BYTES, readRegularFileSync } from '../src/shared/safe-read.js';
 import type { WorkerApi, WorkerRecord, WorkerSpec } from './api.js';
 import { GeneratedConfigWriter, generatedConfigPath } from '../src/config/generated.js';
+import { VM_NAME } from '../src/config/keys.js';
 import { VmConsole } from './console.js';
 import { serveConsole } from './console-server.js';
 import { consoleSocketPath } from './console-wire.js';
@@ -18,9 +21,10 @@ import { workerFiles } from './worker-files.js';
 
 function readSpec(file: string | undefined): WorkerSpec {
   if (!file) throw new Error('usage: node workers/main.js <spec.json>');
-  const spec = JSON.parse(fs.readFileSync(file, 'utf8')) as WorkerSpec;
-  if (!spec?.vm?.name || !spec.rundir || !spec.logdir || !spec.bhyve || !spec.bhyvectl) {
-    throw new Error(`${file}: not a worker spec (vm.name, rundir, logdir, bhyve, bhyvectl are required)`);
+  const spec = JSON.parse(readRegularFileSync(file, { limit: MAX_STATE_BYTES }).toString('utf8')) as WorkerSpec;
+  const paths = [spec?.rundir, spec?.logdir, spec?.bhyve, spec?.bhyvectl];
+  if (typeof spec?.vm?.name !== 'string' || !VM_NAME.test(spec.vm.name) || !paths.every((p) => typeof p === 'string' && path.isAbsolute(p))) {
+    throw new Error(`${file}: not a worker spec (vm.name, a VM name, and rundir, logdir, bhyve, bhyvectl, absolute paths, are required)`);
   }
   return spec;
 }
@@ -30,7 +34,7 @@ async function main(): Promise<void> {
   const readyFd = takeReadyFd();
   const spec = readSpec(process.argv[2]);
   const files = workerFiles(spec.rundir, spec.vm.name);
-  fs.mkdirSync(spec.rundir, { recursive: true });
+  fs.mkdirSync(spec.rundir, { recursive: true, mode: 0o750 });
   const startedAt = new Date().toISOString();
   let server: Server | null = null;
   let consoleServer: Server | null = null;

@@ -17,7 +17,7 @@ export const SPAWN_TIMEOUT_MS = 10_000;
  */
 export async function spawnWorker(spec: WorkerSpec, timeoutMs = SPAWN_TIMEOUT_MS): Promise<{ pid: number; socket: string }> {
   const files = workerFiles(spec.rundir, spec.vm.name);
-  fs.mkdirSync(spec.rundir, { recursive: true });
+  fs.mkdirSync(spec.rundir, { recursive: true, mode: 0o750 });
   const running = await liveWorkerPid(files.socket);
   if (running !== null) throw new Error(`a worker for ${spec.vm.name} is already running (pid ${running}, ${files.socket})`);
   fs.writeFileSync(files.spec, JSON.stringify(spec), { mode: 0o600 });

@@ -6,6 +6,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { LOG_FILE_MODE, narrowFileMode } from '../src/shared/file-mode.js';
 import type { Readable } from 'node:stream';
 import type { TransitionReason, VmState } from '../src/protocol/types.js';
 import { BoundedOutput } from './bounded-output.js';
@@ -31,8 +32,8 @@ export function transitionText(previous: VmState, state: VmState, reason: Transi
  * Throws when it cannot be written: the caller reports it.
  */
 export function appendVmLogLine(file: string, source: string, text: string): void {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  fs.appendFileSync(file, formatLogLine(source, text), { mode: 0o640 });
+  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o750 });
+  fs.appendFileSync(file, formatLogLine(source, text), { mode: LOG_FILE_MODE });
 }
 
 export class VmLog {
@@ -97,8 +98,9 @@ export class VmLog {
 
   private open(): void {
     try {
-      fs.mkdirSync(path.dirname(this.file), { recursive: true });
-      this.fd = fs.openSync(this.file, 'a', 0o640);
+      fs.mkdirSync(path.dirname(this.file), { recursive: true, mode: 0o750 });
+      this.fd = fs.openSync(this.file, 'a', LOG_FILE_MODE);
+      narrowFileMode(this.file, LOG_FILE_MODE);
     } catch (error) {
       this.fd = null;
       this.fail(error);

@@ -1,76 +1,125 @@
-/** Replacing a file so that a crash leaves either the old or the new content, never a mix. */
-import fs from 'node:fs/promises';
+/**
+ * Replacing a file so that a crash leaves either the old or the new content, never a mix: a fresh
+ * temporary file beside it (O_CREAT|O_EXCL|O_NOFOLLOW: never an existing file or a link planted
+ * under its name), written, fsynced, given its mode, renamed over the target, then the directory
+ * fsynced so the rename itself is durable.
+ */
+import fs from 'node:fs';
 import path from 'node:path';
+import { promisify } from 'node:util';
+import { inTrustedDirectory, trustedDirectory } from '../shared/pinned-directory.js';
 import { isProcessAlive } from '../shared/process.js';
 
-/**
- * Write `data` to `file` through a temporary file in the same directory: write, fsync, rename,
- * then fsync the directory so the rename itself is durable.
- */
+const fsync = promisify(fs.fsync);
+const close = promisify(fs.close);
+
+const CREATE_NEW = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW;
+
+/** Where the names go: `run` gives each operation a way to turn a name into the path to use. */
+interface Place {
+  /** The directory, as a key for the sweep and for messages. */
+  key: string;
+  run<T>(work: (at: (name: string) => string) => T): T;
+}
+
+/** Write `data` to `file` (in a directory of ours, such as the run directory) with `mode`. */
 export async function writeFileAtomic(file: string, data: Uint8Array, mode = 0o644): Promise<void> {
   const dir = path.dirname(file);
-  const temp = path.join(dir, `.${path.basename(file)}.${process.pid}.${uniqueInProcess()}.tmp`);
-  const handle = await fs.open(temp, 'wx', mode);
+  const place: Place = { key: dir, run: (work) => work((name) => path.join(dir, name)) };
+  await replaceIn(place, path.basename(file), data, mode);
+}
+
+/**
+ * Write `data` to `file`, mode 0600, in a directory that must pass the trust rule
+ * (src/shared/trusted-path.ts): `<configfile>.generated` beside a bhyve config. Every name is
+ * created, renamed and removed in the directory that was checked, whatever happens to its path
+ * meanwhile (src/shared/pinned-directory.ts); throws, saying why, when it does not pass.
+ */
+export async function writeFileInTrustedDirectory(file: string, data: Uint8Array): Promise<void> {
+  const dir = trustedDirectory(path.dirname(file));
+  const place: Place = { key: dir.real, run: (work) => inTrustedDirectory(dir, () => work((name) => name)) };
+  await replaceIn(place, path.basename(file), data, 0o600);
+}
+
+async function replaceIn(place: Place, name: string, data: Uint8Array, mode: number): Promise<void> {
+  const temp = tempName(name);
+  const fd = place.run((at) => fs.openSync(at(temp), CREATE_NEW, mode));
   try {
-    try {
-      await handle.writeFile(data);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await fs.rename(temp, file);
+    fs.fchmodSync(fd, mode); // never what the umask made of it
+    for (let done = 0; done < data.length; ) done += await writeSome(fd, data, done);
+    await fsync(fd);
   } catch (err) {
-    await fs.rm(temp, { force: true });
+    await close(fd).catch(() => {});
+    place.run((at) => fs.rmSync(at(temp), { force: true }));
     throw err;
   }
-  await syncDirectory(dir);
-  await sweepOnce(dir);
+  await close(fd);
+  try {
+    place.run((at) => fs.renameSync(at(temp), at(name)));
+  } catch (err) {
+    place.run((at) => fs.rmSync(at(temp), { force: true }));
+    throw err;
+  }
+  await syncDirectory(place);
+  sweepOnce(place);
+}
+
+function writeSome(fd: number, data: Uint8Array, from: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    fs.write(fd, data, from, data.length - from, null, (err, written) => (err ? reject(err) : resolve(written)));
+  });
 }
 
 let tempCounter = 0;
 
 /**
- * Unique among this process's temporary names, and (with the time) across a reused pid. Not
- * node:crypto's randomBytes: loading crypto costs every VM worker about 1 MB.
+ * `.<target>.<pid>.<time>-<n>.tmp`: unique among this process's temporary names, and (with the
+ * time) across a reused pid. Not node:crypto's randomBytes: loading crypto costs every VM worker
+ * about 1 MB.
  */
-function uniqueInProcess(): string {
-  return `${Date.now().toString(36)}-${++tempCounter}`;
+function tempName(target: string): string {
+  return `.${target}.${process.pid}.${Date.now().toString(36)}-${++tempCounter}.tmp`;
 }
+
+/** Exactly the names tempName() makes; the pid is the writer's. */
+const TEMP_NAME = /^\..+\.([1-9]\d*)\.[0-9a-z]+-[1-9]\d*\.tmp$/;
 
 /** Directories this process has swept: a run dir holds ~4 files per VM, too many to list per write. */
 const sweptDirectories = new Set<string>();
 
 /**
- * Removes, on this process's first write into `dir`, the temporary files writers that died left
- * there (a crash between open and rename), whatever their target. Later writes skip the listing:
- * a writer that dies after that leaves its temporary file to the next process that writes there.
+ * Removes, on this process's first write into a directory, the temporary files writers that died
+ * left there (a crash between open and rename), whatever their target. Only files vmstated made:
+ * named as tempName() names them, regular files, owned by this uid, and their writer is gone.
+ * Later writes skip the listing: a writer that dies after that leaves its temporary file to the
+ * next process that writes there.
  */
-async function sweepOnce(dir: string): Promise<void> {
-  if (sweptDirectories.has(dir)) return;
-  sweptDirectories.add(dir);
-  await removeStaleTemps(dir);
-}
-
-/** `.<target>.<pid>.<unique>.tmp`, as writeFileAtomic names its temporary files. */
-const TEMP_NAME = /^\..+\.(\d+)\.[^.]+\.tmp$/;
-
-async function removeStaleTemps(dir: string): Promise<void> {
-  const names = await fs.readdir(dir).catch(() => [] as string[]);
-  await Promise.all(names.map(async (name) => {
-    const pid = Number(TEMP_NAME.exec(name)?.[1]);
-    if (!Number.isSafeInteger(pid) || pid <= 0 || isProcessAlive(pid)) return;
-    await fs.rm(path.join(dir, name), { force: true });
-  }));
-}
-
-async function syncDirectory(dir: string): Promise<void> {
-  let handle: fs.FileHandle | undefined;
+function sweepOnce(place: Place): void {
+  if (sweptDirectories.has(place.key)) return;
+  sweptDirectories.add(place.key);
+  const uid = process.geteuid?.() ?? 0;
   try {
-    handle = await fs.open(dir, 'r');
-    await handle.sync();
+    place.run((at) => {
+      for (const name of fs.readdirSync(at('.'))) {
+        const pid = Number(TEMP_NAME.exec(name)?.[1]);
+        if (!Number.isSafeInteger(pid) || isProcessAlive(pid)) continue;
+        const stat = fs.lstatSync(at(name), { throwIfNoEntry: false });
+        if (stat?.isFile() && stat.uid === uid) fs.rmSync(at(name), { force: true });
+      }
+    });
+  } catch {
+    // A sweep is housekeeping: the write it follows succeeded.
+  }
+}
+
+async function syncDirectory(place: Place): Promise<void> {
+  let fd: number | undefined;
+  try {
+    fd = place.run((at) => fs.openSync(at('.'), fs.constants.O_RDONLY | fs.constants.O_DIRECTORY));
+    await fsync(fd);
   } catch {
     // Some file systems refuse fsync on a directory; the file's own data is already synced.
   } finally {
-    await handle?.close();
+    if (fd !== undefined) await close(fd).catch(() => {});
   }
 }

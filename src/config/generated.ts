@@ -2,8 +2,11 @@
  * `<configfile>.generated`: the bhyve config file with the UCL settings appended (DESIGN.md
  * section 4). bhyve keeps the last assignment of a key, so the UCL settings win.
  */
-import fs from 'node:fs/promises';
-import { writeFileAtomic } from './atomic.js';
+import fs from 'node:fs';
+import path from 'node:path';
+import { trustedDirectory } from '../shared/pinned-directory.js';
+import { readTrustedFileSync } from '../shared/safe-read.js';
+import { writeFileInTrustedDirectory } from './atomic.js';
 import { com1Path, consoleSetting } from './console-mode.js';
 import type { VmConfig } from './types.js';
 
@@ -42,13 +45,13 @@ export function generatedConfigText(vm: VmConfig, bhyveFileBytes: Buffer): Buffe
   return Buffer.concat([bhyveFileBytes, Buffer.from(`\n${settings}`, 'utf8')]);
 }
 
-/** What `<configfile>.generated` should hold for `vm`, and its mode: the bhyve file's permissions. */
-async function generatedConfigFor(vm: VmConfig): Promise<{ target: string; bytes: Buffer; mode: number }> {
-  const [source, { mode }] = await Promise.all([fs.readFile(vm.configfile), fs.stat(vm.configfile)]);
-  return { target: generatedConfigPath(vm), bytes: generatedConfigText(vm, source), mode: mode & 0o777 };
+/** What `<configfile>.generated` should hold for `vm`: the bhyve file is read only if it passes the trust rule. */
+function generatedConfigFor(vm: VmConfig): { target: string; bytes: Buffer } {
+  const source = readTrustedFileSync(vm.configfile);
+  return { target: generatedConfigPath(vm), bytes: generatedConfigText(vm, source) };
 }
 
-/** Write `<configfile>.generated` atomically, with the bhyve file's permissions; returns its path. */
+/** Write `<configfile>.generated` atomically, mode 0600, in its trusted directory; returns its path. */
 export function writeGeneratedConfig(vm: VmConfig): Promise<string> {
   return new GeneratedConfigWriter().write(vm);
 }
@@ -57,14 +60,17 @@ export function writeGeneratedConfig(vm: VmConfig): Promise<string> {
 interface Written {
   target: string;
   bytes: Buffer;
-  mode: number;
   file: { ino: number; size: number; mtimeMs: number; mode: number };
 }
 
 /**
  * `<configfile>.generated` for each bhyve launch of a worker's VM, rewritten only when its bytes
- * or mode would change. A guest reboot relaunches with the same config: rewriting it meant a write,
+ * would change. A guest reboot relaunches with the same config: rewriting it meant a write,
  * two fsyncs and a directory scan on the reboot path, for the same bytes.
+ *
+ * Every launch checks again what the config load checked (files change after a load): the bhyve
+ * file and the directory it is written into must pass the trust rule at that moment, or the launch
+ * fails saying why. The file is root's (the daemon's uid), mode 0600, whatever the bhyve file's.
  */
 export class GeneratedConfigWriter {
   private written: Written | null = null;
@@ -74,23 +80,23 @@ export class GeneratedConfigWriter {
    * read again every time, so an edit to it counts at the next launch); returns its path.
    */
   async write(vm: VmConfig): Promise<string> {
-    const { target, bytes, mode } = await generatedConfigFor(vm);
-    if (await this.alreadyThere(target, bytes, mode)) return target;
-    await writeFileAtomic(target, bytes, mode);
-    const after = await fs.stat(target);
-    this.written = { target, bytes, mode, file: { ino: after.ino, size: after.size, mtimeMs: after.mtimeMs, mode: after.mode } };
+    const { target, bytes } = generatedConfigFor(vm);
+    if (this.alreadyThere(target, bytes)) return target;
+    await writeFileInTrustedDirectory(target, bytes);
+    const after = fs.lstatSync(target);
+    this.written = { target, bytes, file: { ino: after.ino, size: after.size, mtimeMs: after.mtimeMs, mode: after.mode } };
     return target;
   }
 
-  /** True when we wrote these bytes with this mode to `target` and nobody touched it since. */
-  private async alreadyThere(target: string, bytes: Buffer, mode: number): Promise<boolean> {
+  /**
+   * True when we wrote these bytes to `target` and nobody touched it since, and its directory
+   * still passes the trust rule.
+   */
+  private alreadyThere(target: string, bytes: Buffer): boolean {
     const last = this.written;
-    if (last === null || last.target !== target || last.mode !== mode || !last.bytes.equals(bytes)) return false;
-    try {
-      const now = await fs.stat(target);
-      return now.ino === last.file.ino && now.size === last.file.size && now.mtimeMs === last.file.mtimeMs && now.mode === last.file.mode;
-    } catch {
-      return false;
-    }
+    if (last === null || last.target !== target || !last.bytes.equals(bytes)) return false;
+    trustedDirectory(path.dirname(target)); // throws, saying why, when it no longer passes
+    const now = fs.lstatSync(target, { throwIfNoEntry: false });
+    return now !== undefined && now.ino === last.file.ino && now.size === last.file.size && now.mtimeMs === last.file.mtimeMs && now.mode === last.file.mode;
   }
 }

@@ -1,5 +1,9 @@
 /** The keys a VM config may set (DESIGN.md section 4) and how each one is read. */
 
+/** bhyve's VM_MAX_NAMELEN is 32 with the NUL; the name also names log, socket and vmm files. */
+export const MAX_VM_NAME_LENGTH = 31;
+export const VM_NAME = new RegExp(`^[A-Za-z0-9][A-Za-z0-9._-]{0,${MAX_VM_NAME_LENGTH - 1}}$`);
+
 export type KeyKind =
   | 'text' // free text; a plain number is taken as written
   | 'path' // relative to the VM's directory

@@ -4,8 +4,10 @@
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { FileRefusal, readTrustedFileSync } from '../shared/safe-read.js';
 import { parseUclFile, UclError, type UclObjectNode } from '../ucl/index.js';
-import { ProblemList, WHOLE_FILE } from './problems.js';
+import { KIND, ProblemList, WHOLE_FILE } from './problems.js';
+import { checkTrustedDirectory } from './trust.js';
 import type { ConfigDirLoad, ConfigProblem, RejectedVm, VmConfig } from './types.js';
 import { readVm, type VmRead } from './vm.js';
 
@@ -67,23 +69,42 @@ async function configFiles(configdir: string): Promise<string[]> {
   return found.filter((file): file is string => file !== undefined);
 }
 
+/**
+ * One config file. Its directory, the file and each file it includes must pass the trust rule
+ * (src/config/trust.ts) before a byte of it is parsed: an untrusted config could claim another
+ * VM's name and get that VM rejected as a duplicate.
+ */
 async function readConfigFile(file: string): Promise<PendingLoad> {
   const problems = new ProblemList(file);
+  if (!checkTrustedDirectory(path.dirname(file), 'VM directory', WHOLE_FILE, problems)) return { file, problems };
   let root: UclObjectNode;
   try {
-    root = parseUclFile(file, { filename: file });
+    root = parseUclFile(file, { filename: file, readFile: (included) => readTrustedFileSync(included) });
   } catch (err) {
-    if (err instanceof UclError) problems.error({ file: err.file, line: err.line, column: err.column }, err.message);
-    else problems.error(WHOLE_FILE, `cannot read ${file}: ${errnoText(err)}`);
+    reportUnparsed(file, err, problems);
     return { file, problems };
   }
   try {
     return { ...(await readVm(root, file, problems)), file, problems };
   } catch (err) {
     // A bug here must not keep the other VMs from loading.
-    problems.error(WHOLE_FILE, `internal error while checking this config (please report it): ${(err as Error).message}`);
+    problems.error(WHOLE_FILE, `internal error while checking this config (please report it): ${(err as Error).message}`, KIND.internal);
     return { file, problems };
   }
+}
+
+function reportUnparsed(file: string, err: unknown, problems: ProblemList): void {
+  if (!(err instanceof UclError)) {
+    problems.error(WHOLE_FILE, `cannot read ${file}: ${errnoText(err)}`, KIND.unreadable);
+    return;
+  }
+  const refusal = err.cause instanceof FileRefusal ? err.cause : null;
+  const unreadableItself = refusal !== null && err.line === 0;
+  problems.error(
+    { file: err.file, line: err.line, column: err.column },
+    unreadableItself ? refusal.message : err.message,
+    refusal?.summary ?? KIND.syntax,
+  );
 }
 
 /** Two config files naming the same VM: neither is loaded, and each error names all the files. */
@@ -98,7 +119,7 @@ function rejectDuplicateNames(loads: PendingLoad[]): void {
     const files = same.map((load) => load.file).join(', ');
     for (const load of same) {
       load.problems.error(load.nameAt ?? WHOLE_FILE, `VM name ${name} is used by ${same.length} config files ` +
-        `(${files}): none of them is loaded until each VM has its own name`);
+        `(${files}): none of them is loaded until each VM has its own name`, KIND.duplicateName);
       delete load.vm;
     }
   }

@@ -9,6 +9,26 @@ export interface Position {
   column: number;
 }
 
+/** Problem kinds (ConfigProblem.kind): fixed words, never a file's content. */
+export const KIND = {
+  syntax: 'UCL syntax error',
+  unreadable: 'cannot read file',
+  internal: 'internal error',
+  vmDefinition: 'invalid VM definition',
+  vmName: 'invalid VM name',
+  duplicateName: 'duplicate VM name',
+  unknownKey: 'unknown key',
+  duplicateKey: 'duplicate key',
+  missingKey: 'missing key',
+  value: 'invalid value',
+  topology: 'CPU topology mismatch',
+  account: 'unknown user or group',
+  bhyveConfig: 'bhyve config error',
+  scriptpath: 'scriptpath is not a directory',
+  hook: 'hook not executable',
+  other: 'config error',
+} as const;
+
 /** The problems of one config file. */
 export class ProblemList {
   readonly items: ConfigProblem[] = [];
@@ -17,12 +37,12 @@ export class ProblemList {
 
   constructor(readonly file: string) {}
 
-  error(at: Position, message: string): void {
-    this.add('error', at, message);
+  error(at: Position, message: string, kind: string = KIND.other): void {
+    this.add('error', at, message, kind);
   }
 
-  warn(at: Position, message: string): void {
-    this.add('warning', at, message);
+  warn(at: Position, message: string, kind: string = KIND.other): void {
+    this.add('warning', at, message, kind);
   }
 
   get errorCount(): number {
@@ -39,8 +59,8 @@ export class ProblemList {
     return vm === undefined ? sorted : sorted.map((p) => ({ ...p, vm }));
   }
 
-  private add(severity: ProblemSeverity, at: Position, message: string): void {
-    this.items.push({ severity, file: at.file ?? this.file, line: at.line, column: at.column, message });
+  private add(severity: ProblemSeverity, at: Position, message: string, kind: string): void {
+    this.items.push({ severity, file: at.file ?? this.file, line: at.line, column: at.column, message, kind });
   }
 }
 

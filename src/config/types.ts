@@ -50,7 +50,14 @@ export interface ConfigProblem {
   /** 1-based; 0 when the problem concerns the whole file (it cannot be read, a hook script). */
   line: number;
   column: number;
+  /** For root: the whole story, which may quote the file (a bhyve config line, a key). */
   message: string;
+  /**
+   * The kind of problem in a few fixed words (`UCL syntax error`, `unknown key`, `file not
+   * trusted: writable by group`): what anyone but root is shown instead of the message, so it
+   * never holds a file's content.
+   */
+  kind: string;
   /** The VM the problem belongs to, when it is known. */
   vm?: string;
 }

@@ -4,7 +4,7 @@
  */
 import path from 'node:path';
 import type { UclNode } from '../ucl/types.js';
-import { type ProblemList, valuePosition } from './problems.js';
+import { KIND, type ProblemList, valuePosition } from './problems.js';
 
 /** What a value is, for a message: `the string "two"`, `the number 2.5`, `an object`. */
 export function describe(node: UclNode): string {
@@ -53,11 +53,11 @@ function describeRange(range: IntRange): string {
 /** An integer written as a plain number (not `2k`), within `range`. */
 export function readInteger(node: UclNode, key: string, range: IntRange, problems: ProblemList): number | undefined {
   if (node.type !== 'int' || SIZE_SUFFIX.test(rawText(node))) {
-    problems.error(valuePosition(node), `${key} must be ${describeRange(range)}, not ${describe(node)}`);
+    problems.error(valuePosition(node), `${key} must be ${describeRange(range)}, not ${describe(node)}`, KIND.value);
     return undefined;
   }
   if (node.value < BigInt(range.min) || node.value > BigInt(range.max)) {
-    problems.error(valuePosition(node), `${key} must be ${describeRange(range)}, not ${node.value}`);
+    problems.error(valuePosition(node), `${key} must be ${describeRange(range)}, not ${node.value}`, KIND.value);
     return undefined;
   }
   return Number(node.value);
@@ -79,17 +79,17 @@ export function readDuration(node: UclNode, key: string, rule: DurationRule, pro
     if (SIZE_SUFFIX.test(raw)) {
       problems.error(valuePosition(node),
         `${key} = ${raw} is not a time: UCL reads ${raw} as the number ${node.value} (k, m and g are ` +
-        `size multipliers); write seconds, or a time such as 30s, 2min or 500ms`);
+        `size multipliers); write seconds, or a time such as 30s, 2min or 500ms`, KIND.value);
       return undefined;
     }
     seconds = Number(node.value);
   } else {
-    problems.error(valuePosition(node), `${key} must be ${wanted}, not ${describe(node)}`);
+    problems.error(valuePosition(node), `${key} must be ${wanted}, not ${describe(node)}`, KIND.value);
     return undefined;
   }
   if (!Number.isFinite(seconds) || seconds < 0 || (seconds === 0 && !rule.allowZero)) {
     const bound = rule.allowZero ? 'zero or more' : 'more than zero';
-    problems.error(valuePosition(node), `${key} must be ${bound} seconds, not ${rawText(node)}`);
+    problems.error(valuePosition(node), `${key} must be ${bound} seconds, not ${rawText(node)}`, KIND.value);
     return undefined;
   }
   return seconds;
@@ -101,7 +101,7 @@ const QUOTED_BOOLEAN = /^(true|false|yes|no|on|off)$/i;
 export function readBoolean(node: UclNode, key: string, problems: ProblemList): boolean | undefined {
   if (node.type === 'bool') return node.value;
   const hint = node.type === 'string' && QUOTED_BOOLEAN.test(node.value) ? ' (write it without quotes)' : '';
-  problems.error(valuePosition(node), `${key} must be true or false, not ${describe(node)}${hint}`);
+  problems.error(valuePosition(node), `${key} must be true or false, not ${describe(node)}${hint}`, KIND.value);
   return undefined;
 }
 
@@ -109,22 +109,22 @@ export function readBoolean(node: UclNode, key: string, problems: ProblemList): 
 export function readText(node: UclNode, key: string, problems: ProblemList): string | undefined {
   if (node.type === 'string') return node.value;
   if ((node.type === 'int' || node.type === 'float') && !SIZE_SUFFIX.test(rawText(node))) return rawText(node);
-  problems.error(valuePosition(node), `${key} must be a string, not ${describe(node)}`);
+  problems.error(valuePosition(node), `${key} must be a string, not ${describe(node)}`, KIND.value);
   return undefined;
 }
 
 /** A file or directory path; a relative one is relative to `dir`. */
 export function readPath(node: UclNode, key: string, dir: string, problems: ProblemList): string | undefined {
   if (node.type !== 'string') {
-    problems.error(valuePosition(node), `${key} must be a path (a string), not ${describe(node)}`);
+    problems.error(valuePosition(node), `${key} must be a path (a string), not ${describe(node)}`, KIND.value);
     return undefined;
   }
   if (node.value === '') {
-    problems.error(valuePosition(node), `${key} is empty: it must name a path`);
+    problems.error(valuePosition(node), `${key} is empty: it must name a path`, KIND.value);
     return undefined;
   }
   if (/[\n\r\0]/.test(node.value)) {
-    problems.error(valuePosition(node), `${key} must not contain a line break or NUL character`);
+    problems.error(valuePosition(node), `${key} must not contain a line break or NUL character`, KIND.value);
     return undefined;
   }
   return path.resolve(dir, node.value);
@@ -144,13 +144,13 @@ export function readMemory(node: UclNode, problems: ProblemList): number | undef
   if (node.type === 'string') text = node.value.trim();
   else if (node.type === 'int') text = rawText(node);
   else {
-    problems.error(valuePosition(node), `memory must be a size such as 4G or 512M, or a number of MiB, not ${describe(node)}`);
+    problems.error(valuePosition(node), `memory must be a size such as 4G or 512M, or a number of MiB, not ${describe(node)}`, KIND.value);
     return undefined;
   }
   const match = /^(\d+)(?:([kmgt])(?:i?b)?)?$/i.exec(text);
   if (!match) {
     problems.error(valuePosition(node),
-      `memory must be a whole number of MiB or a size such as 4G, 512M or 1024K, not ${JSON.stringify(text)}`);
+      `memory must be a whole number of MiB or a size such as 4G, 512M or 1024K, not ${JSON.stringify(text)}`, KIND.value);
     return undefined;
   }
   const amount = BigInt(match[1]!);
@@ -159,13 +159,13 @@ export function readMemory(node: UclNode, problems: ProblemList): number | undef
   if (unit === undefined) {
     if (amount > MAX_PLAIN_MIB) {
       problems.error(valuePosition(node),
-        `memory = ${text} would be ${amount} MiB (a plain number is in MiB); write the size with a unit, such as 4G`);
+        `memory = ${text} would be ${amount} MiB (a plain number is in MiB); write the size with a unit, such as 4G`, KIND.value);
       return undefined;
     }
     mib = amount;
   } else if (unit === 'k') {
     if (amount % 1024n !== 0n) {
-      problems.error(valuePosition(node), `memory = ${text} is not a whole number of MiB (1024K = 1M)`);
+      problems.error(valuePosition(node), `memory = ${text} is not a whole number of MiB (1024K = 1M)`, KIND.value);
       return undefined;
     }
     mib = amount / 1024n;
@@ -173,7 +173,7 @@ export function readMemory(node: UclNode, problems: ProblemList): number | undef
     mib = amount * MIB_PER_UNIT[unit]!;
   }
   if (mib < 1n || mib > BigInt(Number.MAX_SAFE_INTEGER)) {
-    problems.error(valuePosition(node), `memory must be at least 1M, not ${text}`);
+    problems.error(valuePosition(node), `memory must be at least 1M, not ${text}`, KIND.value);
     return undefined;
   }
   return Number(mib);

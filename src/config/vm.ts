@@ -1,13 +1,13 @@
 /** One VM from the top-level object of a config file: every key read, checked and defaulted. */
-import { constants as fsConstants } from 'node:fs';
-import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { UclNode, UclObjectNode } from '../ucl/types.js';
 import { resolveGroup, resolveUser } from '../auth/authorize.js';
-import { VM_STATES } from '../protocol/types.js';
-import { closestKey, DEFAULTS, isVmKey, VM_KEYS, type KeyKind, type VmKey } from './keys.js';
-import { keyPosition, type Position, type ProblemList, valuePosition } from './problems.js';
+import { closestKey, DEFAULTS, isVmKey, VM_KEYS, VM_NAME, type KeyKind, type VmKey } from './keys.js';
+import { FileRefusal, readTrustedFileSync } from '../shared/safe-read.js';
+import { checkTrustedPath } from '../shared/trusted-path.js';
+import { KIND, keyPosition, type Position, type ProblemList, valuePosition } from './problems.js';
 import { bhyveConfigValues, TOPOLOGY_KEYS, type Topology, topologyMismatch } from './topology.js';
+import { checkHookScripts, checkTrustedDirectory, untrustedKind } from './trust.js';
 import type { VmConfig } from './types.js';
 import { ANY_INTEGER, readBoolean, readDuration, readInteger, readMemory, readPath, readText } from './values.js';
 
@@ -44,9 +44,6 @@ class Settings {
   }
 }
 
-/** bhyve's VM_MAX_NAMELEN is 32 with the NUL; the name also names log, socket and vmm files. */
-export const MAX_VM_NAME_LENGTH = 31;
-const VM_NAME = new RegExp(`^[A-Za-z0-9][A-Za-z0-9._-]{0,${MAX_VM_NAME_LENGTH - 1}}$`);
 /** The daemon logs to `<logdir>/vmstated.log`, beside the VM logs `<logdir>/<vm>.log`. */
 const DAEMON_LOG_NAME = 'vmstated';
 
@@ -60,9 +57,9 @@ export async function readVm(root: UclObjectNode, file: string, problems: Proble
   const vm = buildVm(settings, named.name ?? '', file, dir);
   if (!settings.nodes.has('configfile')) {
     problems.error(keyPosition(vmNode), `VM ${named.name ?? vmNode.key?.name} has no configfile: ` +
-      'set it to the bhyve config file, for example  configfile = bhyve_config;');
+      'set it to the bhyve config file, for example  configfile = bhyve_config;', KIND.missingKey);
   }
-  await checkFiles(vm, settings, problems);
+  checkFiles(vm, settings, problems);
   checkAccounts(vm, settings, problems);
   if (problems.errorCount > 0 || !named.valid) return { name: named.name, nameAt: named.at };
   return { vm, name: named.name, nameAt: named.at };
@@ -73,25 +70,25 @@ function theVmObject(root: UclObjectNode, problems: ProblemList): UclObjectNode 
   const entries = [...root.value];
   if (entries.length === 0) {
     problems.error({ line: 1, column: 1 },
-      'no VM defined: a config file holds one VM, for example  bsdvm { configfile = bhyve_config; }');
+      'no VM defined: a config file holds one VM, for example  bsdvm { configfile = bhyve_config; }', KIND.vmDefinition);
     return undefined;
   }
   for (const [key, node] of entries) {
     if (node.type === 'implicit') {
       problems.error(keyPosition(node.value[1] ?? node),
-        `VM ${key} is defined ${node.value.length} times: a config file defines exactly one VM`);
+        `VM ${key} is defined ${node.value.length} times: a config file defines exactly one VM`, KIND.vmDefinition);
       return undefined;
     }
     if (node.type !== 'object') {
       problems.error(keyPosition(node), `top-level key ${key} is not a VM object: put the VM's settings ` +
-        `inside  <name> { ... }`);
+        `inside  <name> { ... }`, KIND.vmDefinition);
       return undefined;
     }
   }
   if (entries.length > 1) {
     const names = entries.map(([key]) => key).join(', ');
     problems.error(keyPosition(entries[1]![1]),
-      `more than one top-level object (${names}): a config file defines exactly one VM`);
+      `more than one top-level object (${names}): a config file defines exactly one VM`, KIND.vmDefinition);
     return undefined;
   }
   return entries[0]![1] as UclObjectNode;
@@ -104,20 +101,20 @@ function readSettings(vmNode: UclObjectNode, dir: string, problems: ProblemList)
       const suggestion = closestKey(key);
       const hint = suggestion ? `; did you mean ${suggestion}?` : '';
       problems.warn(keyPosition(node.type === 'implicit' ? (node.value[0] ?? node) : node),
-        `unknown key ${key} is ignored${hint}`);
+        `unknown key ${key} is ignored${hint}`, KIND.unknownKey);
       continue;
     }
     if (node.type === 'implicit') {
       const first = node.value[0] ? keyPosition(node.value[0]) : keyPosition(node);
       problems.error(keyPosition(node.value[1] ?? node),
-        `${key} is given ${node.value.length} times (first at line ${first.line}): give it once`);
+        `${key} is given ${node.value.length} times (first at line ${first.line}): give it once`, KIND.duplicateKey);
       continue;
     }
     const target: VmKey = key === 'numcpus' ? 'cpus' : key;
     const earlier = settings.nodes.get(target);
     if (earlier) {
       problems.error(keyPosition(node), `${key} and ${earlier.key?.name ?? target} both set the number of ` +
-        `vCPUs (numcpus is another name for cpus): keep one`);
+        `vCPUs (numcpus is another name for cpus): keep one`, KIND.duplicateKey);
       continue;
     }
     settings.nodes.set(target, node);
@@ -159,12 +156,12 @@ function vmName(vmNode: UclObjectNode, settings: Settings, problems: ProblemList
   const name = given ?? vmNode.key?.name ?? '';
   const at = given !== undefined && nameNode ? valuePosition(nameNode) : keyPosition(vmNode);
   if (name === DAEMON_LOG_NAME) {
-    problems.error(at, `VM name "${DAEMON_LOG_NAME}" is reserved: its log would be the daemon's own ${DAEMON_LOG_NAME}.log`);
+    problems.error(at, `VM name "${DAEMON_LOG_NAME}" is reserved: its log would be the daemon's own ${DAEMON_LOG_NAME}.log`, KIND.vmName);
     return { name, at, valid: false };
   }
   if (!VM_NAME.test(name)) {
     problems.error(at, `VM name ${JSON.stringify(name)} is not usable: a name is 1 to 31 letters, digits, ` +
-      `'.', '_' or '-', starting with a letter or digit (bhyve's limit; it also names files)`);
+      `'.', '_' or '-', starting with a letter or digit (bhyve's limit; it also names files)`, KIND.vmName);
     return { name, at, valid: false };
   }
   return { name, at, valid: true };
@@ -211,46 +208,54 @@ function checkAccounts(vm: VmConfig, settings: Settings, problems: ProblemList):
   const ownerNode = settings.nodes.get('owner');
   if (vm.owner !== undefined && ownerNode && resolveUser(vm.owner) === null) {
     problems.warn(valuePosition(ownerNode), `owner ${vm.owner} is not a user on this host: ` +
-      'until it is, the owner cannot manage this VM');
+      'until it is, the owner cannot manage this VM', KIND.account);
   }
   const groupNode = settings.nodes.get('group');
   if (vm.group !== undefined && groupNode && resolveGroup(vm.group) === null) {
     problems.warn(valuePosition(groupNode), `group ${vm.group} is not a group on this host: ` +
-      'until it is, its members cannot manage this VM');
+      'until it is, its members cannot manage this VM', KIND.account);
   }
 }
 
-/** The files the VM needs: the bhyve config file must be readable and usable; hooks should run. */
-async function checkFiles(vm: VmConfig, settings: Settings, problems: ProblemList): Promise<void> {
+/**
+ * The files the VM needs: the bhyve config file must pass the trust rule and be usable; so must
+ * `scriptpath` and each hook present (the VM's directory, the default scriptpath, was checked
+ * before its config was read).
+ */
+function checkFiles(vm: VmConfig, settings: Settings, problems: ProblemList): void {
   const configfileNode = settings.nodes.get('configfile');
   if (vm.configfile !== '' && configfileNode) {
-    const text = await readBhyveFile(vm.configfile, valuePosition(configfileNode), problems);
-    if (text !== undefined) checkBhyveFile(vm.configfile, text, settings, problems);
+    const at = valuePosition(configfileNode);
+    const text = readBhyveFile(vm.configfile, at, problems);
+    if (text !== undefined) {
+      checkBhyveFile(vm.configfile, text, settings, problems);
+      // <configfile>.generated is written there: a sticky directory does not do.
+      checkTrustedDirectory(path.dirname(vm.configfile), 'configfile directory', at, problems);
+    }
   }
   const scriptpathNode = settings.nodes.get('scriptpath');
-  if (scriptpathNode && settings.values.has('scriptpath')) {
-    const isDir = await fs.stat(vm.scriptpath).then((s) => s.isDirectory(), () => false);
-    if (!isDir) {
-      problems.warn(valuePosition(scriptpathNode),
-        `scriptpath ${vm.scriptpath} is not a directory: no hook script will run`);
-      return;
-    }
-  }
-  await checkHookScripts(vm.scriptpath, problems);
+  if (scriptpathNode && settings.values.has('scriptpath') && !checkScriptpath(vm.scriptpath, valuePosition(scriptpathNode), problems)) return;
+  checkHookScripts(vm.scriptpath, problems);
 }
 
-async function readBhyveFile(file: string, at: Position, problems: ProblemList): Promise<string | undefined> {
+/** False when no hook can be run from it: it is missing or not a directory (a warning), or not trusted. */
+function checkScriptpath(scriptpath: string, at: Position, problems: ProblemList): boolean {
+  const verdict = checkTrustedPath(scriptpath);
+  if (verdict.trusted ? !verdict.stat.isDirectory() : verdict.missing) {
+    problems.warn(at, `scriptpath ${scriptpath} is not a directory: no hook script will run`, KIND.scriptpath);
+    return false;
+  }
+  if (verdict.trusted) return true;
+  problems.error(at, `scriptpath ${scriptpath} is not trusted: ${verdict.reason}`, untrustedKind(verdict.why));
+  return false;
+}
+
+function readBhyveFile(file: string, at: Position, problems: ProblemList): string | undefined {
   try {
-    const stat = await fs.stat(file);
-    if (stat.isDirectory()) {
-      problems.error(at, `configfile ${file} is a directory, not a bhyve config file`);
-      return undefined;
-    }
-    return await fs.readFile(file, 'utf8');
+    return readTrustedFileSync(file).toString('utf8');
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'does not exist' : `cannot be read (${code ?? (err as Error).message})`;
-    problems.error(at, `bhyve config file ${file} ${why}`);
+    if (!(err instanceof FileRefusal)) throw err;
+    problems.error(at, `bhyve config file ${err.message}`, err.summary);
     return undefined;
   }
 }
@@ -269,7 +274,7 @@ function checkBhyveFile(file: string, text: string, settings: Settings, problems
   }
   if (!at) return;
   const mismatch = topologyMismatch(topology, { name: path.basename(file), values: bhyveConfigValues(text) });
-  if (mismatch) problems.error(at, mismatch);
+  if (mismatch) problems.error(at, mismatch, KIND.topology);
 }
 
 /** bhyve reads `key=value` lines as they are (no trimming), skips `#` and empty lines, exits 4 on others. */
@@ -278,30 +283,16 @@ function checkBhyveLine(line: string, at: Position, problems: ProblemList): void
   const equals = line.indexOf('=');
   if (equals <= 0 || equals === line.length - 1) {
     problems.error(at, `bhyve would refuse this line and exit with status 4: ${JSON.stringify(line)} is not ` +
-      'key=value (lines starting with # are comments)');
+      'key=value (lines starting with # are comments)', KIND.bhyveConfig);
     return;
   }
   const key = line.slice(0, equals);
   if (key.trim() !== key) {
     problems.warn(at, `the key ${JSON.stringify(key)} has spaces around it, which bhyve keeps: it is not the key ` +
-      `${key.trim()}`);
+      `${key.trim()}`, KIND.bhyveConfig);
   }
   if (/^config\.dump=(1|true|yes|on)$/i.test(line)) {
     problems.error(at, 'config.dump makes bhyve print its config and exit instead of running the VM: ' +
-      'remove this line (see vmstated(8), EXAMPLES)');
+      'remove this line (see vmstated(8), EXAMPLES)', KIND.bhyveConfig);
   }
-}
-
-/** A hook that exists but cannot be executed is surely a forgotten chmod. */
-async function checkHookScripts(scriptpath: string, problems: ProblemList): Promise<void> {
-  await Promise.all(VM_STATES.map(async (state) => {
-    const hook = path.join(scriptpath, state);
-    const stat = await fs.stat(hook).catch(() => undefined);
-    if (!stat) return;
-    const executable = stat.isFile() && (stat.mode & (fsConstants.S_IXUSR | fsConstants.S_IXGRP | fsConstants.S_IXOTH)) !== 0;
-    if (!executable) {
-      problems.warn({ file: hook, line: 0, column: 0 },
-        `hook script ${state} is not an executable file (chmod 755 ${hook})`);
-    }
-  }));
 }

@@ -2,6 +2,7 @@
 import path from 'node:path';
 import { authorize, canSee, filterVisible } from '../auth/authorize.js';
 import type { PeerCredentials } from '../auth/peercred.js';
+import { problemsForUid } from '../config/redact.js';
 import { describeRequest, errorReply, okReply, okReplyEncoded } from '../protocol/request.js';
 import type { Command, EventLine, VmEvent } from '../protocol/types.js';
 import { PROTOCOL_VERSION } from '../protocol/types.js';
@@ -98,15 +99,19 @@ const HANDLERS: Record<Command, Handler> = {
       .filter(({ status }) => request.args.vm !== undefined || status.pid !== null || status.workerPid !== null)
       .map(({ status }) => ({ name: status.name, state: status.state, pid: status.pid, workerPid: status.workerPid })),
 
+  // Anyone but root reads where each problem is and its kind, never its message (redact.ts).
   problems: async (ctl, request, session) => {
     const only = request.args.vm as string | undefined;
     if (only !== undefined) visibleVm(ctl, session.peer, request.cmd, only);
-    return ctl.registry.problems.filter((problem) => {
-      if (only !== undefined) return problem.vm === only;
+    // A config that could not be read far enough to name its VM still belongs to the VM loaded from that file.
+    const byFile = new Map([...ctl.registry.entries.values()].map((entry) => [entry.config.file, entry]));
+    const visible = ctl.registry.problems.filter((problem) => {
+      const entry = problem.vm === undefined ? byFile.get(problem.file) : ctl.registry.get(problem.vm);
+      if (only !== undefined) return (problem.vm ?? entry?.name) === only;
       if (session.peer.uid === 0) return true;
-      const entry = problem.vm === undefined ? undefined : ctl.registry.get(problem.vm);
       return entry !== undefined && canSee(session.peer, entry.config);
     });
+    return problemsForUid(session.peer.uid, visible);
   },
 
   reload: async (ctl, request, session) => {

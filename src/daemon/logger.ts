@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { pino } from 'pino';
 import type { Logger } from 'pino';
+import { LOG_FILE_MODE, narrowFileMode } from '../shared/file-mode.js';
 
 export type { Logger };
 
@@ -48,9 +49,11 @@ export function createDaemonLog(options: { foreground: boolean; verbose: boolean
     const stream = { write: (line: string): void => void process.stderr.write(humanLine(line)) };
     return { log: pino({ level, base: undefined }, stream), reopen: () => {}, flush: () => {} };
   }
-  fs.mkdirSync(options.logdir, { recursive: true });
+  fs.mkdirSync(options.logdir, { recursive: true, mode: 0o750 });
+  const file = path.join(options.logdir, 'vmstated.log');
   // Synchronous: the daemon logs little, and an async destination loses lines at exit.
-  const destination = pino.destination({ dest: path.join(options.logdir, 'vmstated.log'), sync: true, mkdir: true });
+  const destination = pino.destination({ dest: file, sync: true, mkdir: true, mode: LOG_FILE_MODE });
+  narrowFileMode(file, LOG_FILE_MODE);
   return {
     log: pino({ level, base: { pid: process.pid } }, destination),
     reopen: () => destination.reopen(),

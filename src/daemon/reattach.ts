@@ -8,9 +8,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { WorkerRecord, WorkerSpec } from '../../workers/api.js';
 import { WORKER_RECORD_SUFFIX, workerFiles } from '../../workers/worker-files.js';
+import { VM_NAME } from '../config/keys.js';
 import type { VmConfig } from '../config/types.js';
 import type { VmStatus } from '../protocol/types.js';
 import { isProcessAlive } from '../shared/process.js';
+import { MAX_STATE_BYTES, readRegularFileSync } from '../shared/safe-read.js';
 import type { Registry } from './registry.js';
 import { AT_REST, CONFIG_REMOVED_NOTE, bareConfig, configFromStatus } from './vm-entry.js';
 import type { VmEntry } from './vm-entry.js';
@@ -19,20 +21,36 @@ import { connectToWorker } from './worker-link.js';
 import type { WorkerLink } from './worker-link.js';
 
 
+/**
+ * A worker record, if it is one: it names the VM its file is named after, pids are real pids
+ * (never 0 or negative, which kill(2) reads as process groups), and the socket is the one that VM's
+ * worker uses, whatever the file says (a removed stale record takes its socket with it).
+ */
 function readRecord(file: string): WorkerRecord | null {
+  const vm = path.basename(file).slice(0, -WORKER_RECORD_SUFFIX.length);
   try {
-    const record = JSON.parse(fs.readFileSync(file, 'utf8')) as Partial<WorkerRecord>;
-    if (typeof record.vm !== 'string' || typeof record.workerPid !== 'number' || typeof record.socket !== 'string') return null;
+    const record = JSON.parse(readRegularFileSync(file, { limit: MAX_STATE_BYTES }).toString('utf8')) as Partial<WorkerRecord> | null;
+    if (!VM_NAME.test(vm) || record?.vm !== vm || !isPid(record.workerPid) || !(record.bhyvePid === undefined || record.bhyvePid === null || isPid(record.bhyvePid))) return null;
     const history = Array.isArray(record.restartHistory) ? record.restartHistory.filter((time): time is number => Number.isFinite(time)) : [];
-    return { vm: record.vm, workerPid: record.workerPid, bhyvePid: record.bhyvePid ?? null, socket: record.socket, startedAt: record.startedAt ?? '', restartHistory: history };
+    const startedAt = typeof record.startedAt === 'string' ? record.startedAt : '';
+    return { vm, workerPid: record.workerPid, bhyvePid: record.bhyvePid ?? null, socket: workerFiles(path.dirname(file), vm).socket, startedAt, restartHistory: history };
   } catch {
     return null;
   }
 }
 
+function isPid(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value > 1;
+}
+
 function removeStale(file: string, record: WorkerRecord | null): void {
-  fs.rmSync(file, { force: true });
-  if (record !== null) fs.rmSync(record.socket, { force: true });
+  for (const stale of record === null ? [file] : [file, record.socket]) {
+    try {
+      fs.rmSync(stale, { force: true });
+    } catch {
+      // Not a file (a directory someone made there): it stays, and is skipped again next time.
+    }
+  }
 }
 
 export async function reattachWorkers(registry: Registry): Promise<void> {
@@ -142,7 +160,7 @@ export async function reattachRecord(registry: Registry, file: string, record: W
 function specConfig(registry: Registry, vm: string): VmConfig | null {
   const file = workerFiles(registry.options.rundir, vm).spec;
   try {
-    const spec = JSON.parse(fs.readFileSync(file, 'utf8')) as Partial<WorkerSpec>;
+    const spec = JSON.parse(readRegularFileSync(file, { limit: MAX_STATE_BYTES }).toString('utf8')) as Partial<WorkerSpec>;
     const config = spec.vm;
     if (config?.name !== vm || typeof config.file !== 'string' || typeof config.configfile !== 'string' || typeof config.stoptimeout !== 'number') return null;
     return config;

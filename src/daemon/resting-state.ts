@@ -8,6 +8,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic } from '../config/atomic.js';
+import { MAX_STATE_BYTES, readRegularFileSync } from '../shared/safe-read.js';
 import type { BhyveExit } from '../protocol/types.js';
 import type { Logger } from './logger.js';
 
@@ -64,7 +65,7 @@ export class RestingStateStore {
     const saved = new Map<string, RestingRecord>();
     let text: string;
     try {
-      text = fs.readFileSync(this.file, 'utf8');
+      text = readRegularFileSync(this.file, { limit: MAX_STATE_BYTES }).toString('utf8');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') this.log.info({ file: this.file }, 'no saved state of stopped or failed VMs (first start)');
       else this.log.warn({ file: this.file, err }, 'cannot read the saved state of stopped or failed VMs; ignoring it');
@@ -109,7 +110,7 @@ export class RestingStateStore {
       this.pendingText = null;
       this.lastText = text;
       try {
-        fs.mkdirSync(this.rundir, { recursive: true, mode: 0o755 });
+        fs.mkdirSync(this.rundir, { recursive: true, mode: 0o750 });
         await writeFileAtomic(this.file, Buffer.from(text), 0o600);
       } catch (err) {
         this.lastText = null;

@@ -10,6 +10,7 @@ import { createDaemonLog } from './logger.js';
 import type { DaemonLog } from './logger.js';
 import type { DaemonOptions } from './options.js';
 import { removePidfile, writePidfile } from './pidfile.js';
+import { preparePrivateDirectory } from './private-dirs.js';
 import { reportFailure, reportReady, takeReadyFd } from '../shared/readiness.js';
 import { daemonize } from './readiness.js';
 import { reattachWorkers } from './reattach.js';
@@ -32,6 +33,12 @@ export async function run(options: DaemonOptions, argv: readonly string[]): Prom
     else process.stderr.write(`vmstated: ${message}\n`);
     return 1;
   };
+  try {
+    preparePrivateDirectory(options.logdir, 'log directory');
+    preparePrivateDirectory(options.rundir, 'run directory');
+  } catch (err) {
+    return fail((err as Error).message);
+  }
   let daemonLog: DaemonLog;
   try {
     daemonLog = createDaemonLog({ foreground: readyFd === null, verbose: options.verbose, logdir: options.logdir });
@@ -90,7 +97,7 @@ class Daemon {
 
   /** Everything that must work before we tell anyone we serve; throws with a message for a person. */
   async startUp(): Promise<void> {
-    const { configdir, rundir, logdir, sockpath, pidfile } = this.options;
+    const { configdir, sockpath, pidfile } = this.options;
     if (!fs.statSync(configdir, { throwIfNoEntry: false })?.isDirectory()) {
       throw new Error(`cannot read the config directory ${configdir}: it does not exist or is not a directory`);
     }
@@ -105,8 +112,6 @@ class Daemon {
         problem.message,
       );
     }
-    fs.mkdirSync(rundir, { recursive: true, mode: 0o755 });
-    fs.mkdirSync(logdir, { recursive: true, mode: 0o755 });
     await this.server.listen(sockpath);
     this.ownsSocket = true;
     try {

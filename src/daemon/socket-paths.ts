@@ -1,5 +1,5 @@
 /** The daemon's sockets fit in a Unix socket address: checked at start, before anything is bound. */
-import { MAX_VM_NAME_LENGTH } from '../config/vm.js';
+import { MAX_VM_NAME_LENGTH } from '../config/keys.js';
 import { socketDirTooLong, socketPathTooLong } from '../shared/socket-path.js';
 import { workerSocketSuffix } from '../../workers/worker-files.js';
 

@@ -4,8 +4,9 @@ export class UclError extends Error {
   line: number;
   column: number;
 
-  constructor(message: string, position: { file?: string; line: number; column: number }) {
-    super(message);
+  /** `cause`: what made a file unreadable (the readFile option's error), when that is the problem. */
+  constructor(message: string, position: { file?: string; line: number; column: number }, cause?: unknown) {
+    super(message, cause === undefined ? undefined : { cause });
     this.name = 'UclError';
     if (position.file !== undefined) this.file = position.file;
     this.line = position.line;
@@ -17,4 +18,11 @@ export class UclError extends Error {
     const where = [this.file ?? '<string>', this.line, this.column].join(':');
     return `${where}: ${this.message}`;
   }
+}
+
+/** Why a file could not be read, in words: a refusal's `reason` (src/shared/safe-read.ts), or the error's. */
+export function unreadableBecause(error: unknown): string {
+  const reason = (error as { reason?: unknown }).reason;
+  if (typeof reason === 'string') return reason;
+  return (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message;
 }

@@ -17,7 +17,8 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { UclError } from './errors.js';
+import { readRegularFileSync } from '../shared/safe-read.js';
+import { UclError, unreadableBecause } from './errors.js';
 import { Parser, type ParserSettings } from './parser.js';
 import { toPublic } from './tree.js';
 import type { UclNode, UclObjectNode, UclParseOptions } from './types.js';
@@ -49,7 +50,8 @@ function settingsFor(options: UclParseOptions): ParserSettings {
     vars.set('CURDIR', cwd);
   }
   for (const [name, value] of Object.entries(options.variables ?? {})) vars.set(name, value);
-  const settings: ParserSettings = { lowercase: options.lowercaseKeys === true, vars, cwd, includePaths: null };
+  const readFile = options.readFile ?? readFileSafely;
+  const settings: ParserSettings = { lowercase: options.lowercaseKeys === true, vars, cwd, includePaths: null, readFile };
   if (curFile !== undefined) settings.curFile = curFile;
   return settings;
 }
@@ -86,17 +88,21 @@ export function parseUcl(text: string, options: UclParseOptions = {}): UclObject
   return node;
 }
 
-function readText(file: string): string {
+/** The default reader: a regular file (a link to one is followed), never blocking, 1 MiB at most. */
+function readFileSafely(file: string): Uint8Array {
+  return readRegularFileSync(file, { follow: true });
+}
+
+function readText(file: string, read: (file: string) => Uint8Array): string {
   try {
-    return new TextDecoder().decode(fs.readFileSync(file));
+    return new TextDecoder().decode(read(file));
   } catch (e) {
-    const reason = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message;
-    throw new UclError(`cannot read ${file}: ${reason}`, { file, line: 0, column: 0 });
+    throw new UclError(`cannot read ${file}: ${unreadableBecause(e)}`, { file, line: 0, column: 0 }, e);
   }
 }
 
 /** Reads and parses a UCL file; `filename` defaults to the path. */
 export function parseUclFile(file: string, options: UclParseOptions = {}): UclObjectNode {
   const filename = options.filename ?? file;
-  return parseUcl(readText(file), { ...options, filename });
+  return parseUcl(readText(file, options.readFile ?? readFileSafely), { ...options, filename });
 }

@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { WHITESPACE_UNSAFE, asciiLower, charClass, isCSpace, isDigit } from './chars.js';
-import { UclError } from './errors.js';
+import { UclError, unreadableBecause } from './errors.js';
 import { globSync } from './glob.js';
 import { type Chunk, type ChunkResult, type Strategy, makeChunk } from './chunk.js';
 import type { Parser } from './parser.js';
@@ -28,8 +28,8 @@ export function maskPriority(value: number | bigint): number {
   return Number(BigInt.asUintN(32, BigInt(value)) & 15n);
 }
 
-function fail(call: MacroCall, message: string): never {
-  throw new UclError(message, call.at);
+function fail(call: MacroCall, message: string, cause?: unknown): never {
+  throw new UclError(message, call.at, cause);
 }
 
 /** libucl matches option names with strncmp(name, option, strlen(name)): any prefix works. */
@@ -47,16 +47,8 @@ function options(args: PNode | null): Option[] {
   return [...args.members].map(([name, list]) => ({ name, node: list[0] }));
 }
 
-function readFileText(file: string): string {
-  return new TextDecoder().decode(fs.readFileSync(file));
-}
-
-function isRegularFile(file: string): boolean {
-  try {
-    return fs.statSync(file).isFile();
-  } catch {
-    return false;
-  }
+function readFileText(parser: Parser, file: string): string {
+  return new TextDecoder().decode(parser.settings.readFile(file));
 }
 
 interface IncludeParams {
@@ -163,17 +155,14 @@ function includeSingle(parser: Parser, call: MacroCall, file: string, params: In
     if (params.softFail) return 'stopped';
     fail(call, `file ${real} includes itself`);
   }
-  if (!isRegularFile(real)) {
-    if (params.softFail) return 'stopped';
-    if (params.mustExist) fail(call, `cannot include ${real}: not a regular file`);
-    return 'ok';
-  }
   let text: string;
   try {
-    text = readFileText(real);
+    // The path as written, not the real one: a reader that checks each directory on the way
+    // (vmstated's trust rule) must see the links it goes through.
+    text = readFileText(parser, path.resolve(settings.cwd, file));
   } catch (e) {
     if (params.softFail) return 'stopped';
-    if (params.mustExist) fail(call, `cannot read included file ${real}: ${(e as Error).message}`);
+    if (params.mustExist) fail(call, `cannot include ${real}: ${unreadableBecause(e)}`, e);
     return 'ok';
   }
 
@@ -312,11 +301,10 @@ const loadMacro: MacroHandler = (parser, _chunk, call) => {
   const file = path.resolve(parser.settings.cwd, call.value);
   let content: string;
   try {
-    if (!isRegularFile(file)) throw new Error('not a regular file');
-    content = readFileText(file);
+    content = readFileText(parser, file);
   } catch (e) {
     if (tryLoad) return 'ok';
-    return fail(call, `cannot load ${call.value}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+    return fail(call, `cannot load ${call.value}: ${unreadableBecause(e)}`, e);
   }
   const container = parser.stack[parser.stack.length - 1].node;
   const members = container.members as Map<string, PNode[]>;

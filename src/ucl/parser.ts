@@ -38,6 +38,8 @@ export interface ParserSettings {
   curFile?: string;
   cwd: string;
   includePaths: string[] | null;
+  /** Reads an included or loaded file; throws to refuse it. */
+  readFile: (file: string) => Uint8Array;
 }
 
 const enum State { Key, Value, AfterValue }
@@ -652,6 +654,7 @@ export class Parser {
       vars: new Map([['FILENAME', 'undef'], ['CURDIR', this.settings.cwd]]),
       cwd: this.settings.cwd,
       includePaths: null,
+      readFile: this.settings.readFile,
     });
     try {
       return sub.parseDocument(argsText, undefined);

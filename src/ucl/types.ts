@@ -73,4 +73,9 @@ export interface UclParseOptions {
   variables?: Record<string, string>;
   /** Lowercase every object key (libucl's UCL_PARSER_KEY_LOWERCASE). */
   lowercaseKeys?: boolean;
+  /**
+   * Reads a file (`parseUclFile`'s, each `.include`d and `.load`ed one); throws to refuse it.
+   * Default: regular files only, opened without blocking, at most 1 MiB (src/shared/safe-read.ts).
+   */
+  readFile?: (file: string) => Uint8Array;
 }

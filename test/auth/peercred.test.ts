@@ -12,12 +12,12 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { authorize, canSee, clearIdentityCache, resolveGroup, resolveUser } from '../../src/auth/authorize.js';
 import type { VmAccess } from '../../src/auth/authorize.js';
 import { getPeerCredentials } from '../../src/auth/peercred.js';
 import type { PeerCredentials } from '../../src/auth/peercred.js';
 import { VM_COMMANDS } from '../../src/protocol/request.js';
+import { reachableCopy } from '../helpers/reachable.js';
 
 const NOT_ROOT =
   'these tests need root: they create users and groups and switch uid/gid with setpriv (CI runs as root); run them as root';
@@ -251,7 +251,7 @@ test('the client names the socket and the cause when it may not connect (EACCES)
   await new Promise<void>((resolve) => privateServer.listen(privateSocket, resolve));
   try {
     fs.chmodSync(privateSocket, 0o600);
-    const clientModule = fileURLToPath(new URL('../../src/protocol/client.js', import.meta.url));
+    const { clientModule } = reachableCopy(); // the stranger may not reach the checkout
     const script = `
       const { ControlClient } = await import(${JSON.stringify(clientModule)});
       try { await ControlClient.connect(${JSON.stringify(privateSocket)}); console.log('{"connected":true}'); }

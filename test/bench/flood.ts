@@ -7,7 +7,7 @@
  */
 import fs from 'node:fs';
 import type { ControlClient } from '../../src/protocol/client.js';
-import { Hostile, NOBODY, reachableScripts } from '../security/hostile.js';
+import { Hostile, NOBODY } from '../security/hostile.js';
 import { percentile } from './measure.js';
 
 export interface FloodBenchContext {
@@ -32,16 +32,15 @@ export async function benchStatusUnderFlood(ctx: FloodBenchContext): Promise<voi
     return;
   }
   fs.chmodSync(ctx.socketDir, 0o755);
-  const scripts = reachableScripts();
   const hostiles: Hostile[] = [];
   try {
-    const hold = Hostile.start(scripts.dir, HOLDER, 'hold', ctx.sockpath, 1000);
+    const hold = Hostile.start(HOLDER, 'hold', ctx.sockpath, 1000);
     hostiles.push(hold);
     const held = await hold.next<{ served: number; refused: number }>('served');
-    const flood = Hostile.start(scripts.dir, FLOODER, 'flood', ctx.sockpath, 100_000);
+    const flood = Hostile.start(FLOODER, 'flood', ctx.sockpath, 100_000);
     hostiles.push(flood);
     await flood.next('written');
-    const storm = Hostile.start(scripts.dir, STORMER, 'storm', ctx.sockpath, 16);
+    const storm = Hostile.start(STORMER, 'storm', ctx.sockpath, 16);
     hostiles.push(storm);
     await storm.next('storming');
     const before = await storm.ask<{ answered: number }>('answered');
@@ -57,6 +56,5 @@ export async function benchStatusUnderFlood(ctx: FloodBenchContext): Promise<voi
     ctx.record('registryPssFloodMB', '  registry PSS under the flood', pss === null ? null : pss / 1024, 'MB');
   } finally {
     for (const hostile of hostiles) hostile.stop();
-    scripts.remove();
   }
 }

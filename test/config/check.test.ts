@@ -7,11 +7,11 @@ import { formatProblem } from '../../src/config/format.js';
 import { tempDir, writeVm } from './helpers.js';
 
 test('a problem prints as file:line:column: severity: message', () => {
-  assert.equal(formatProblem({ severity: 'error', file: '/c/vm/config', line: 3, column: 12, message: 'bad' }),
+  assert.equal(formatProblem({ severity: 'error', file: '/c/vm/config', line: 3, column: 12, message: 'bad', kind: 'invalid value' }),
     '/c/vm/config:3:12: error: bad');
-  assert.equal(formatProblem({ severity: 'warning', file: '/c/vm/config', line: 1, column: 1, message: 'odd' }),
+  assert.equal(formatProblem({ severity: 'warning', file: '/c/vm/config', line: 1, column: 1, message: 'odd', kind: 'invalid value' }),
     '/c/vm/config:1:1: warning: odd');
-  assert.equal(formatProblem({ severity: 'warning', file: '/c/vm/start_network', line: 0, column: 0, message: 'chmod' }),
+  assert.equal(formatProblem({ severity: 'warning', file: '/c/vm/start_network', line: 0, column: 0, message: 'chmod', kind: 'invalid value' }),
     '/c/vm/start_network: warning: chmod');
 });
 

@@ -101,17 +101,18 @@ test('a failed write leaves no temporary file and reports the error', async (t) 
   assert.deepEqual(fs.readdirSync(vm.dir).sort(), ['bhyve_config', 'bhyve_config.generated', 'config']);
   fs.rmSync(vm.configfile);
   fs.rmdirSync(`${vm.configfile}.generated`);
-  await assert.rejects(writeGeneratedConfig(vm), /ENOENT/);
+  await assert.rejects(writeGeneratedConfig(vm), /bhyve_config does not exist/);
   assert.deepEqual(fs.readdirSync(vm.dir), ['config']);
 });
 
-test('the generated file keeps the bhyve file permissions', async (t) => {
+test('the generated file is mode 0600 and ours, whatever the bhyve file\'s mode', async (t) => {
   const configdir = tempDir(t);
   writeVm(configdir, 'vm0', 'vm0 { configfile = bhyve_config; }\n');
   const vm = await loadSingle(configdir);
-  fs.chmodSync(vm.configfile, 0o600);
+  fs.chmodSync(vm.configfile, 0o644);
   const written = await writeGeneratedConfig(vm);
-  assert.equal(fs.statSync(written).mode & 0o777, 0o600);
+  assert.equal(fs.statSync(written).mode & 0o7777, 0o600);
+  assert.equal(fs.statSync(written).uid, process.geteuid?.());
 });
 
 test('a temporary file left by a writer that died is removed by the next write', async (t) => {
@@ -119,8 +120,8 @@ test('a temporary file left by a writer that died is removed by the next write',
   writeVm(configdir, 'vm0', 'vm0 { configfile = bhyve_config; }\n');
   const vm = await loadSingle(configdir);
   const deadPid = spawnSync(process.execPath, ['-e', '']).pid!;
-  const stale = path.join(vm.dir, `.bhyve_config.generated.${deadPid}.0badf00d.tmp`);
-  const otherWriter = path.join(vm.dir, `.bhyve_config.generated.${process.ppid}.0badf00d.tmp`);
+  const stale = path.join(vm.dir, `.bhyve_config.generated.${deadPid}.mg2x1-3.tmp`);
+  const otherWriter = path.join(vm.dir, `.bhyve_config.generated.${process.ppid}.mg2x1-3.tmp`);
   fs.writeFileSync(stale, 'half a fi');
   fs.writeFileSync(otherWriter, 'being written');
   await writeGeneratedConfig(vm);
@@ -156,13 +157,12 @@ test('GeneratedConfigWriter: a relaunch with nothing changed leaves the file as 
   assert.equal(identity(target), first, 'the same bytes were not written again');
 });
 
-test('GeneratedConfigWriter rewrites when the bhyve file, the VM config, its mode or the file itself changed', async (t) => {
+test('GeneratedConfigWriter rewrites when the bhyve file, the VM config or the file itself changed', async (t) => {
   const { vm: base, writer, target } = await writtenOnce(t);
   const changed = { ...base, memoryMiB: 512 };
   const changes: [string, () => void, VmConfig][] = [
     ['bhyve file edited', () => fs.appendFileSync(base.configfile, 'x86.strictmsr=false\n'), base],
     ['VM config changed', () => {}, changed],
-    ['bhyve file mode changed', () => fs.chmodSync(base.configfile, 0o600), changed],
     ['generated file overwritten', () => fs.writeFileSync(target, 'garbage\n'), changed],
     ['generated file removed', () => fs.rmSync(target), changed],
   ];
@@ -172,6 +172,6 @@ test('GeneratedConfigWriter rewrites when the bhyve file, the VM config, its mod
     await writer.write(vm);
     assert.ok(fs.readFileSync(target).equals(expectedText(vm)), change);
     assert.notEqual(identity(target), before, `${change}: rewritten`);
-    assert.equal(fs.statSync(target).mode & 0o777, fs.statSync(vm.configfile).mode & 0o777 & ~process.umask(), change);
+    assert.equal(fs.statSync(target).mode & 0o777, 0o600, change);
   }
 });

@@ -105,8 +105,20 @@ test('loadVmConfig reads one file on its own', async (t) => {
   assert.equal(load.name, 'vm0');
 });
 
-test('the examples directory loads with no problem at all', async () => {
-  const examples = path.join(repoRoot, 'examples');
+/** A copy of `from` as root would install it: its, writable by nobody else (a checkout may be anyone's, 0775). */
+function installedCopy(from: string, to: string): void {
+  fs.cpSync(from, to, { recursive: true });
+  const narrow = (file: string): void => {
+    const stat = fs.lstatSync(file);
+    fs.chmodSync(file, stat.mode & 0o7755);
+    if (stat.isDirectory()) for (const name of fs.readdirSync(file)) narrow(path.join(file, name));
+  };
+  narrow(to);
+}
+
+test('the examples directory loads with no problem at all', async (t) => {
+  const examples = path.join(tempDir(t), 'examples');
+  installedCopy(path.join(repoRoot, 'examples'), examples);
   const load = await loadConfigDir(examples);
   assert.deepEqual(summarize(load.problems), []);
   const byName = new Map(load.vms.map((vm) => [vm.name, vm]));

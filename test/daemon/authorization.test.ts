@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import type { VmStatus } from '../../src/protocol/types.js';
-import { VMSTATEDCTL_BIN } from '../helpers/paths.js';
+import { reachableCopy } from '../helpers/reachable.js';
 import { createVmstatedEnv, type VmstatedEnv } from '../helpers/vmstated-env.js';
 
 const NOBODY = 65534;
@@ -19,8 +19,8 @@ function ctlAs(env: VmstatedEnv, groups: number[], ...args: string[]): { status:
   const groupArgs = groups.length > 0 ? [`--groups=${groups.join(',')}`] : ['--clear-groups'];
   const result = spawnSync(
     'setpriv',
-    [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, ...groupArgs, '--', process.execPath, VMSTATEDCTL_BIN, '-s', env.sockpath, ...args],
-    { encoding: 'utf8', timeout: 30_000, env: { PATH: process.env.PATH, HOME: '/nonexistent' } },
+    [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, ...groupArgs, '--', process.execPath, reachableCopy().vmstatedctl, '-s', env.sockpath, ...args],
+    { encoding: 'utf8', timeout: 30_000, cwd: '/', env: { PATH: process.env.PATH, HOME: '/nonexistent' } },
   );
   if (result.error) throw result.error;
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };

@@ -6,6 +6,7 @@ import net from 'node:net';
 import { BHYVECTL_SIM_BIN } from '../helpers/paths.js';
 import { ControlClient, ControlError } from '../../src/protocol/client.js';
 import type { VmEvent, VmStatus } from '../../src/protocol/types.js';
+import { reachableCopy } from '../helpers/reachable.js';
 import { createVmstatedEnv, waitFor } from '../helpers/vmstated-env.js';
 import type { VmstatedEnv } from '../helpers/vmstated-env.js';
 
@@ -207,7 +208,7 @@ test('authorization by peer credentials: an owner sees only its VMs; reload and 
   env.writeVm('mine', { owner: 'nobody' });
   env.writeVm('theirs');
   await env.startDaemon();
-  const clientModule = new URL('../../src/protocol/client.js', import.meta.url).href;
+  const { clientModule } = reachableCopy(); // nobody may not reach the checkout
   const script = `
     const { ControlClient } = await import(${JSON.stringify(clientModule)});
     const c = await ControlClient.connect(${JSON.stringify(env.sockpath)});
@@ -218,7 +219,7 @@ test('authorization by peer credentials: an owner sees only its VMs; reload and 
     }
     c.close();
     console.log(JSON.stringify(out));`;
-  const child = spawn(process.execPath, ['--input-type=module', '-e', script], { uid: 65534, gid: 65534, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], { uid: 65534, gid: 65534, cwd: '/', stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));

@@ -12,6 +12,7 @@ import path from 'node:path';
 import { LineReader, encodeLine } from '../../src/protocol/framing.js';
 import { simBhyvectlPath } from '../../src/bhyvesim/paths.js';
 import { VMSTATEDCTL_BIN } from '../helpers/paths.js';
+import { reachableCopy } from '../helpers/reachable.js';
 import { createVmstatedEnv, killAndWait, waitFor, type VmstatedEnv } from '../helpers/vmstated-env.js';
 
 /** The man page's recipe: the bhyve command line with `-l com1,stdio`, dumped with config.dump. */
@@ -66,8 +67,9 @@ function consoleUnderPty(env: VmstatedEnv, vm: string) {
 
 /** Runs vmstatedctl as another user (uid, gid and supplementary groups as given), with setpriv. */
 function ctlAs(env: VmstatedEnv, uid: number, args: string[]): ChildProcess {
-  return spawn('setpriv', [`--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', '--', process.execPath, VMSTATEDCTL_BIN, '-s', env.sockpath, ...args], {
+  return spawn('setpriv', [`--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', '--', process.execPath, reachableCopy().vmstatedctl, '-s', env.sockpath, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
+    cwd: '/', // the user may not reach the checkout
     env: { PATH: process.env.PATH, HOME: '/nonexistent' },
   });
 }

@@ -4,6 +4,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfigDir } from '../../src/config/load.js';
+import { MAX_CONFIG_BYTES } from '../../src/shared/safe-read.js';
+import { SPECIAL_SHAPES, writeSpecial } from '../helpers/hostile-files.js';
 import { PROJECT_ROOT } from '../helpers/paths.js';
 import { seededRandom } from './cluster.js';
 
@@ -80,4 +82,39 @@ test('config fuzz (seeded mutations of the example configs through loadConfigDir
   }
   assert.ok(rounds >= 50, `only ${rounds} rounds ran in time`);
   t.diagnostic(`${rounds} rounds, ${problems} problems reported, ${loaded} VMs loaded`);
+});
+
+test('hostile files as a config, an included file or a bhyve config (FIFOs, links, devices, too large, binary, nested too deep): each VM is rejected with a problem, the others load', { timeout: 60_000 }, async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vmstated-config-hostile-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const random = seededRandom(SEED + 1);
+  const vm = (name: string, config = `${name} { configfile = bhyve_config; }\n`, bhyve = 'hostbridge=hostbridge\n'): string => {
+    fs.mkdirSync(path.join(dir, name));
+    fs.writeFileSync(path.join(dir, name, 'config'), config);
+    fs.writeFileSync(path.join(dir, name, 'bhyve_config'), bhyve);
+    return path.join(dir, name);
+  };
+  vm('fine');
+  const hostile: string[] = [];
+  for (const [index, shape] of SPECIAL_SHAPES.entries()) {
+    writeSpecial(path.join(vm(`config${index}`), 'config'), shape, MAX_CONFIG_BYTES + 1);
+    writeSpecial(path.join(vm(`bhyve${index}`), 'bhyve_config'), shape, MAX_CONFIG_BYTES + 1);
+    const including = vm(`include${index}`, `include${index} { configfile = bhyve_config; }\n.include "$CURDIR/part"\n`);
+    writeSpecial(path.join(including, 'part'), shape, MAX_CONFIG_BYTES + 1);
+    hostile.push(`config${index}`, `bhyve${index}`, `include${index}`);
+  }
+  const noise = (): string => Buffer.from(Array.from({ length: 4096 }, () => Math.floor(random() * 256))).toString('latin1');
+  vm('binary', noise());
+  vm('binarybhyve', undefined, noise());
+  vm('deep', `deep { configfile = bhyve_config; ${'a { '.repeat(100_000)}`);
+  vm('loaded', 'loaded { configfile = bhyve_config; .load(key="x") "/dev/zero" }\n');
+  hostile.push('binary', 'binarybhyve', 'deep', 'loaded');
+
+  const result = await loadConfigDir(dir);
+  assert.deepEqual(result.vms.map((loaded) => loaded.name), ['fine']);
+  const rejected = new Map((result.rejected ?? []).map((r) => [path.basename(path.dirname(r.file)), r.problems]));
+  for (const name of hostile) {
+    const problems = rejected.get(name) ?? [];
+    assert.ok(problems.some((p) => p.severity === 'error' && p.kind.length > 0 && p.message.length > 0), `${name}: ${JSON.stringify(problems)}`);
+  }
 });

@@ -17,7 +17,7 @@ test('a full log filesystem (64 KiB tmpfs): VMs keep running, the problem shows 
   assert.equal(process.getuid?.(), 0, 'this test mounts a tmpfs and needs root, as the test suite runs here');
   const env = createVmstatedEnv('vmstated-logfull-');
   fs.mkdirSync(env.logdir);
-  mount(['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', env.logdir]);
+  mount(['-t', 'tmpfs', '-o', 'size=64k,mode=0750', 'tmpfs', env.logdir]); // a log dir others cannot write (vmstated refuses one)
   t.after(async () => {
     await env.destroy().catch(() => {});
     spawnSync('umount', ['-l', env.logdir]);

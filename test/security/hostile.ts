@@ -1,32 +1,97 @@
 /**
- * Runs test/security/hostile-client.ts as an unprivileged uid (setpriv, as the authorization tests
- * do), from a copy in a directory that uid can reach, and collects the JSON lines it prints. Used
- * by the socket tests and by the flood bench (test/bench/flood.ts).
+ * A hostile local user for the security tests: an unprivileged uid (nobody, 65534), switched to
+ * with setpriv as the authorization tests do, against a real daemon that runs as root. It runs
+ * vmstatedctl (from a copy every user can reach), shell commands, and
+ * test/security/hostile-client.ts, whose JSON lines it collects (the socket tests and the flood
+ * bench, test/bench/flood.ts).
  */
-import { spawn } from 'node:child_process';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import readline from 'node:readline';
-import { fileURLToPath } from 'node:url';
-import { waitFor } from '../helpers/vmstated-env.js';
+import type { TestContext } from 'node:test';
+import type { ConfigProblem } from '../../src/config/types.js';
+import { reachableCopy } from '../helpers/reachable.js';
+import { createVmstatedEnv, waitFor, type VmstatedEnv } from '../helpers/vmstated-env.js';
 
 export const NOBODY = 65534;
-const HOSTILE_CLIENT = path.join(path.dirname(fileURLToPath(import.meta.url)), 'hostile-client.js');
+/** What a hostile shell or vmstatedctl gets: no environment of root's. */
+const ENV = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', HOME: '/nonexistent' };
 
 /** setpriv's arguments to run a command as `uid` (and the same gid) without supplementary groups. */
 export function asUid(uid: number, command: readonly string[]): string[] {
   return [`--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', '--', ...command];
 }
 
-/** A directory every user can enter, holding a copy of the hostile client; removed by the returned function. */
-export function reachableScripts(): { dir: string; remove(): void } {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vmstated-hostile-'));
-  fs.chmodSync(dir, 0o755);
-  fs.copyFileSync(HOSTILE_CLIENT, path.join(dir, 'hostile-client.mjs'));
-  fs.chmodSync(path.join(dir, 'hostile-client.mjs'), 0o644);
-  return { dir, remove: () => fs.rmSync(dir, { recursive: true, force: true }) };
+export interface Ran {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export function requireRoot(): void {
+  assert.equal(process.geteuid?.(), 0, 'the security tests run a root daemon and switch to nobody with setpriv: run them as root (CI does)');
+}
+
+/**
+ * A test env for a root daemon (removed when the test ends) whose socket nobody can reach: the
+ * temp dir is made 0755; its contents stay root's.
+ */
+export function envOpenToNobody(t: TestContext, prefix: string): VmstatedEnv {
+  requireRoot();
+  const env = createVmstatedEnv(prefix);
+  t.after(() => env.destroy());
+  fs.chmodSync(env.dir, 0o755);
+  return env;
+}
+
+/** Runs `command` as nobody to completion; past `timeoutMs` it is killed (status null), which is an outcome, not an error. */
+function runAsNobody(command: readonly string[], cwd = '/', timeoutMs = 30_000): Ran {
+  const result = spawnSync('setpriv', asUid(NOBODY, command), { encoding: 'utf8', timeout: timeoutMs, killSignal: 'SIGKILL', cwd, env: ENV });
+  if (result.error && (result.error as NodeJS.ErrnoException).code !== 'ETIMEDOUT') throw result.error;
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+/** `vmstatedctl -s <sock> args...` as nobody. */
+export function ctlAsNobody(env: VmstatedEnv, ...args: string[]): Ran {
+  return ctlAsNobodyWithin(env, args, 30_000);
+}
+
+/** `vmstatedctl -s <sock> args...` as nobody, killed after `timeoutMs` (a stream such as `events` never ends). */
+export function ctlAsNobodyWithin(env: VmstatedEnv, args: readonly string[], timeoutMs: number): Ran {
+  return runAsNobody([process.execPath, reachableCopy().vmstatedctl, '-s', env.sockpath, ...args], '/', timeoutMs);
+}
+
+/** `/bin/sh -c script` as nobody, to completion. */
+export function shAsNobody(script: string, cwd = '/'): Ran {
+  return runAsNobody(['/bin/sh', '-c', script], cwd);
+}
+
+/** `/bin/sh -c script` as nobody in the background; stop() kills it and waits for it. */
+export function shAsNobodyInBackground(script: string): { stop(): Promise<void> } {
+  const child = spawn('setpriv', asUid(NOBODY, ['/bin/sh', '-c', script]), { cwd: '/', env: ENV, stdio: 'ignore', detached: true });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  return {
+    async stop() {
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+      await exited;
+    },
+  };
+}
+
+/** The config problems as root gets them on the socket. */
+export async function problemsAsRoot(env: VmstatedEnv): Promise<ConfigProblem[]> {
+  const client = await env.client();
+  try {
+    return await client.request<ConfigProblem[]>('problems');
+  } finally {
+    client.close();
+  }
 }
 
 export type HostileMode = 'hold' | 'flood' | 'storm';
@@ -38,9 +103,9 @@ export class Hostile {
     readline.createInterface({ input: child.stdout }).on('line', (line) => this.lines.push(JSON.parse(line)));
   }
 
-  static start(scriptsDir: string, uid: number, mode: HostileMode, socket: string, count: number): Hostile {
-    const script = path.join(scriptsDir, 'hostile-client.mjs');
-    return new Hostile(spawn('setpriv', asUid(uid, [process.execPath, script, mode, socket, String(count)]), { stdio: 'pipe' }));
+  static start(uid: number, mode: HostileMode, socket: string, count: number): Hostile {
+    const command = [process.execPath, reachableCopy().hostileClient, mode, socket, String(count)];
+    return new Hostile(spawn('setpriv', asUid(uid, command), { stdio: 'pipe', cwd: '/' }));
   }
 
   /** The first line (after `skip` of them) that has `key`. */

@@ -13,19 +13,7 @@ import { CONTROL_LIMITS } from '../../src/daemon/connection-limits.js';
 import { VMSTATEDCTL_BIN } from '../helpers/paths.js';
 import { createVmstatedEnv, waitFor } from '../helpers/vmstated-env.js';
 import type { VmstatedEnv } from '../helpers/vmstated-env.js';
-import { Hostile, NOBODY, asUid, reachableScripts } from './hostile.js';
-
-/** The one way this file runs vmstatedctl as the hostile user (switch here to run it from a reachable copy). */
-function ctlAsNobody(env: VmstatedEnv, args: readonly string[], timeoutMs = 30_000): { status: number | null; stdout: string; stderr: string } {
-  const result = spawnSync('setpriv', asUid(NOBODY, [process.execPath, VMSTATEDCTL_BIN, '-s', env.sockpath, ...args]), {
-    encoding: 'utf8',
-    timeout: timeoutMs,
-    killSignal: 'SIGKILL',
-    env: { PATH: process.env.PATH, HOME: '/nonexistent' },
-  });
-  if (result.error && (result.error as NodeJS.ErrnoException).code !== 'ETIMEDOUT') throw result.error;
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
-}
+import { Hostile, NOBODY, ctlAsNobodyWithin } from './hostile.js';
 
 function ctlAsRoot(env: VmstatedEnv, ...args: string[]): { status: number | null; stdout: string; stderr: string } {
   const result = spawnSync(process.execPath, [VMSTATEDCTL_BIN, '-s', env.sockpath, ...args], { encoding: 'utf8', timeout: 30_000 });
@@ -43,34 +31,32 @@ test('one user floods a connection with 100,000 events requests and holds 700 mo
   const env = createVmstatedEnv('vmstated-abuse-');
   t.after(() => env.destroy());
   fs.chmodSync(env.dir, 0o755); // nobody must reach the socket
-  const scripts = reachableScripts();
-  t.after(() => scripts.remove());
   env.writeVm('web', { owner: 'nobody' });
   const daemonPid = await env.startDaemon();
   assert.equal(ctlAsRoot(env, 'status').status, 0);
   const rssBefore = rssMiB(daemonPid);
   const { maxConnectionsPerUser, maxStreamsPerUser } = CONTROL_LIMITS;
 
-  const flood = Hostile.start(scripts.dir, NOBODY, 'flood', env.sockpath, 100_000);
+  const flood = Hostile.start(NOBODY, 'flood', env.sockpath, 100_000);
   t.after(() => flood.stop());
   await flood.next('written');
   // The flood's connection holds all the streams nobody may have: one more is refused, by name.
   const events = await waitFor('the flood to take every stream of its user', () => {
     // Until the flood holds them all, `events` is served: it is cut short and tried again.
-    const result = ctlAsNobody(env, ['events'], 5_000);
+    const result = ctlAsNobodyWithin(env, ['events'], 5_000);
     return /too many streams/.test(result.stderr) ? result : undefined;
   }, 30_000);
   assert.equal(events.status, 1, events.stderr);
   assert.match(events.stderr, new RegExp(`too many streams \\(events, logs -f, console\\) of uid ${NOBODY}: the limit is ${maxStreamsPerUser} per user`));
 
-  const hold = Hostile.start(scripts.dir, NOBODY, 'hold', env.sockpath, 700);
+  const hold = Hostile.start(NOBODY, 'hold', env.sockpath, 700);
   t.after(() => hold.stop());
   const held = await hold.next<{ served: number; refused: number; message: string }>('served');
   assert.equal(held.served, maxConnectionsPerUser - 1, 'the flood\'s connection counts too');
   assert.equal(held.refused, 700 - held.served);
   assert.match(held.message, new RegExp(`^connection refused: too many connections of uid ${NOBODY}: the limit is ${maxConnectionsPerUser} per user$`));
 
-  const refused = ctlAsNobody(env, ['status']);
+  const refused = ctlAsNobodyWithin(env, ['status'], 30_000);
   assert.equal(refused.status, 1, 'a refusal is not "vmstated cannot be reached" (exit 3)');
   assert.match(refused.stderr, new RegExp(`too many connections of uid ${NOBODY}: the limit is ${maxConnectionsPerUser} per user`));
   assert.doesNotMatch(refused.stderr, /cannot connect/);

@@ -63,7 +63,7 @@ test('an error inside an included file names that file and its position', (t) =>
 
 test('a missing file is a UclError naming the file', () => {
   assert.throws(() => parseUclFile('/nonexistent/vm.conf'), (e: unknown) =>
-    e instanceof UclError && e.file === '/nonexistent/vm.conf' && /cannot read \/nonexistent\/vm.conf: no such file/.test(e.message));
+    e instanceof UclError && e.file === '/nonexistent/vm.conf' && /cannot read \/nonexistent\/vm.conf: does not exist/.test(e.message));
 });
 
 test('a missing include names the file and the position of the macro', () => {
