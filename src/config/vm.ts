@@ -7,7 +7,9 @@ import { resolveGroup, resolveUser } from '../auth/authorize.js';
 import { VM_STATES } from '../protocol/types.js';
 import { closestKey, DEFAULTS, isVmKey, VM_KEYS, type KeyKind, type VmKey } from './keys.js';
 import { keyPosition, type Position, type ProblemList, valuePosition } from './problems.js';
-import { bhyveConfigValues, TOPOLOGY_KEYS, type Topology, topologyMismatch } from './topology.js';
+import { bhyveAssignments, bhyveConfigValues, bhyveFileLines } from './bhyve-file.js';
+import { bootromKey, bootromProblem } from './bootrom.js';
+import { TOPOLOGY_KEYS, type Topology, topologyMismatch } from './topology.js';
 import type { VmConfig } from './types.js';
 import { ANY_INTEGER, readBoolean, readDuration, readInteger, readMemory, readPath, readText } from './values.js';
 
@@ -61,7 +63,7 @@ export async function readVm(root: UclObjectNode, file: string, problems: Proble
     problems.error(keyPosition(vmNode), `VM ${named.name ?? vmNode.key?.name} has no configfile: ` +
       'set it to the bhyve config file, for example  configfile = bhyve_config;');
   }
-  await checkFiles(vm, settings, problems);
+  await checkFiles(vm, settings, problems, keyPosition(vmNode));
   checkAccounts(vm, settings, problems);
   if (problems.errorCount > 0 || !named.valid) return { name: named.name, nameAt: named.at };
   return { vm, name: named.name, nameAt: named.at };
@@ -183,6 +185,7 @@ function buildVm(settings: Settings, name: string, file: string, dir: string): V
     startdelay: settings.number('startdelay') ?? DEFAULTS.startdelay,
     stoptimeout: settings.number('stoptimeout') ?? DEFAULTS.stoptimeout,
     hooktimeout: settings.number('hooktimeout') ?? DEFAULTS.hooktimeout,
+    settletime: settings.number('settletime') ?? DEFAULTS.settletime,
   };
   const optional = {
     os: settings.text('os'),
@@ -220,11 +223,14 @@ function checkAccounts(vm: VmConfig, settings: Settings, problems: ProblemList):
 }
 
 /** The files the VM needs: the bhyve config file must be readable and usable; hooks should run. */
-async function checkFiles(vm: VmConfig, settings: Settings, problems: ProblemList): Promise<void> {
+async function checkFiles(vm: VmConfig, settings: Settings, problems: ProblemList, vmAt: Position): Promise<void> {
   const configfileNode = settings.nodes.get('configfile');
   if (vm.configfile !== '' && configfileNode) {
     const text = await readBhyveFile(vm.configfile, valuePosition(configfileNode), problems);
-    if (text !== undefined) checkBhyveFile(vm.configfile, text, settings, problems);
+    if (text !== undefined) {
+      checkBhyveFile(vm.configfile, text, settings, problems);
+      await checkBootrom(vm, settings, text, problems, vmAt);
+    }
   }
   const scriptpathNode = settings.nodes.get('scriptpath');
   if (scriptpathNode && settings.values.has('scriptpath')) {
@@ -255,7 +261,7 @@ async function readBhyveFile(file: string, at: Position, problems: ProblemList):
 }
 
 function checkBhyveFile(file: string, text: string, settings: Settings, problems: ProblemList): void {
-  text.split('\n').forEach((line, index) => checkBhyveLine(line, { file, line: index + 1, column: 1 }, problems));
+  for (const line of bhyveFileLines(text)) checkBhyveLine(line.text, line.option, { file, line: line.line, column: 1 }, problems);
   const topology: Topology = {};
   let at: Position | undefined;
   for (const key of TOPOLOGY_KEYS) {
@@ -272,15 +278,13 @@ function checkBhyveFile(file: string, text: string, settings: Settings, problems
 }
 
 /** bhyve reads `key=value` lines as they are (no trimming), skips `#` and empty lines, exits 4 on others. */
-function checkBhyveLine(line: string, at: Position, problems: ProblemList): void {
-  if (line === '' || line.startsWith('#')) return;
-  const equals = line.indexOf('=');
-  if (equals <= 0 || equals === line.length - 1) {
+function checkBhyveLine(line: string, option: [string, string] | null, at: Position, problems: ProblemList): void {
+  if (option === null) {
     problems.error(at, `bhyve would refuse this line and exit with status 4: ${JSON.stringify(line)} is not ` +
       'key=value (lines starting with # are comments)');
     return;
   }
-  const key = line.slice(0, equals);
+  const [key] = option;
   if (key.trim() !== key) {
     problems.warn(at, `the key ${JSON.stringify(key)} has spaces around it, which bhyve keeps: it is not the key ` +
       `${key.trim()}`);
@@ -289,6 +293,19 @@ function checkBhyveLine(line: string, at: Position, problems: ProblemList): void
     problems.error(at, 'config.dump makes bhyve print its config and exit instead of running the VM: ' +
       'remove this line (see vmstated(8), EXAMPLES)');
   }
+}
+
+/** The boot ROM rule (src/config/bootrom.ts): the config's `bootrom` wins over the bhyve file's. */
+async function checkBootrom(vm: VmConfig, settings: Settings, text: string, problems: ProblemList, vmAt: Position): Promise<void> {
+  const node = settings.nodes.get('bootrom');
+  if (node !== undefined && vm.bootrom === undefined) return; // its type error is reported already
+  const key = bootromKey();
+  const inFile = key === null ? undefined : bhyveAssignments(text).get(key);
+  const problem = await bootromProblem({
+    ...(node !== undefined && vm.bootrom !== undefined && { fromConfig: { path: vm.bootrom, at: valuePosition(node) } }),
+    ...(inFile !== undefined && { fromBhyveFile: { value: inFile.value, at: { file: vm.configfile, line: inFile.line, column: 1 } } }),
+  }, { vm: vm.name, bhyveFile: path.basename(vm.configfile) });
+  if (problem !== null) problems.error(problem.at ?? vmAt, problem.message);
 }
 
 /** A hook that exists but cannot be executed is surely a forgotten chmod. */
