@@ -4,6 +4,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { listVmmRecords } from '../../src/bhyvesim/record.js';
+import { simKernelTag, simKernelTagOf } from '../../src/bhyvesim/title.js';
 import type { ControlClient } from '../../src/protocol/client.js';
 import type { VmEvent, VmStatus } from '../../src/protocol/types.js';
 import type { VmstatedEnv } from '../helpers/vmstated-env.js';
@@ -13,17 +14,25 @@ export function vmNames(count: number, prefix = 'vm'): string[] {
   return Array.from({ length: count }, (_, i) => `${prefix}${String(i).padStart(2, '0')}`);
 }
 
-/** Running simulated bhyves of this env by VM name (their command line ends with the VM name). */
+/**
+ * Running simulated bhyves of this env by VM name: by the title a running one gives itself
+ * (`bhyve: NAME (bhyve-sim TAG)`, TAG naming this env's state dir), or, before that, by its command
+ * line (the simulator's script, this env's dir, the VM name last).
+ */
 export function bhyvesByVm(env: VmstatedEnv): Map<string, number[]> {
   const ps = spawnSync('ps', ['-ax', '-ww', '-o', 'pid=,args='], { encoding: 'utf8' });
   if (ps.status !== 0) throw new Error(`ps failed: ${ps.stderr}`);
   const byVm = new Map<string, number[]>();
+  const tag = simKernelTag(env.simdir);
   for (const line of ps.stdout.split('\n')) {
     const fields = line.trim().split(/\s+/);
+    const args = line.trim().slice(fields[0]!.length).trim();
+    const titled = simKernelTagOf(args) === tag;
     // The bhyve itself, not a worker whose options name the simulator.
-    if (!fields.slice(1, 3).some((field) => field.endsWith('/bhyve-sim.js')) || !line.includes(env.dir)) continue;
+    const starting = fields.slice(1, 3).some((field) => field.endsWith('/bhyve-sim.js')) && line.includes(env.dir);
+    if (!titled && !starting) continue;
     const pid = Number.parseInt(fields[0]!, 10);
-    const vm = fields[fields.length - 1]!;
+    const vm = titled ? fields[2]! : fields[fields.length - 1]!;
     byVm.set(vm, [...(byVm.get(vm) ?? []), pid]);
   }
   return byVm;
