@@ -18,7 +18,7 @@ import { findHook, runHook, type HookResult } from './hooks.js';
 import { Mailbox } from './mailbox.js';
 import { RestartWindow } from './restart-window.js';
 import { SequenceFailure, type FailureDetails } from './sequence-failure.js';
-import { noteLaunch, settled, settleOrFail } from './settle.js';
+import { noteLaunch, settle, settleOrFail } from './settle.js';
 import { stopBhyve } from './stop-escalation.js';
 import { VmLog, transitionText } from './vm-log.js';
 
@@ -247,7 +247,10 @@ export class VmLifecycle implements WorkerApi {
       this.log.line('vmstated', `automatic restart ${this.window.count()} of ${this.window.describe()}`);
       const bhyve = await this.launch(reason, preparation);
       await this.step('restarted', reason);
-      if (await settled(bhyve, this.vm.settletime)) await this.step('running', reason);
+      const early = await settle(bhyve, this.vm.settletime);
+      // An exit within the settle time is handled now, as any exit: each job ends with the VM settled.
+      if (early === null) await this.step('running', reason);
+      else await this.onUnexpectedExit(bhyve, early);
     });
   }
 

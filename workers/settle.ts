@@ -9,8 +9,9 @@
  *   VM goes to failure mode at once (no restart loop, one launch), and the failure carries bhyve's
  *   last stderr lines for the reply.
  * - An automatic relaunch (after a guest reboot or crash) whose bhyve exits within it is handled as
- *   any exit of that bhyve: the restart window is the guard against a relaunch loop, and a guest
- *   may well reboot again quickly. Only `running` waits for the settle time.
+ *   any exit of that bhyve (in the same mailbox job, so that every job still ends with the VM at
+ *   rest or running): the restart window is the guard against a relaunch loop, and a guest may well
+ *   reboot again quickly. Only `running` waits for the settle time.
  * The VM stays in its state (start_storage, or restarted) while it settles; `running` (and its
  * hook) comes after.
  */
@@ -33,7 +34,7 @@ export function noteLaunch(bhyve: BhyveProcess): void {
  * Waits until bhyve has run `settleSeconds` since its launch, or has exited; resolves with the exit
  * when it came within the settle time, else null (also when the settle time is 0: off).
  */
-async function settle(bhyve: BhyveProcess, settleSeconds: number): Promise<BhyveExit | null> {
+export async function settle(bhyve: BhyveProcess, settleSeconds: number): Promise<BhyveExit | null> {
   if (!(settleSeconds > 0)) return null;
   const times = launches.get(bhyve) ?? { launchedAt: Date.now(), endedAt: null };
   const deadline = times.launchedAt + settleSeconds * 1000;
@@ -45,11 +46,6 @@ async function settle(bhyve: BhyveProcess, settleSeconds: number): Promise<Bhyve
   }
   if (times.endedAt === null || times.endedAt > deadline) return null;
   return explainExit(await bhyve.exited, bhyve.stderrTail());
-}
-
-/** An automatic relaunch: true once bhyve has settled, false when it exited first (its exit is handled as any other). */
-export async function settled(bhyve: BhyveProcess, settleSeconds: number): Promise<boolean> {
-  return (await settle(bhyve, settleSeconds)) === null;
 }
 
 /** A cold start or commanded restart: throws a SequenceFailure, with bhyve's last stderr lines, when bhyve exits within the settle time. */
