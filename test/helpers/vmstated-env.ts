@@ -76,10 +76,11 @@ function uclValue(value: string | number | boolean): string {
 }
 
 /**
- * Pids of the processes whose command line names `dir` (the daemon, its workers, simulated bhyves
- * and hook scripts of one test env all do), other than this process; also the simulated bhyves of
- * the state dir `<dir>/sim`, whose title names it only by a tag (src/bhyvesim/title.ts). ps(1)
- * works on Linux and FreeBSD.
+ * Pids of the processes of one test env, other than this process: those whose command line names
+ * `dir` (the daemon, its workers, hook scripts, bhyve's shell), the simulated bhyves of the state
+ * dir `<dir>/sim` (their title, `bhyve: <vm> (bhyve-sim TAG)`, names it by a tag:
+ * src/bhyvesim/title.ts), and those whose environment names `dir` (BHYVE_SIM_DIR under `dir`,
+ * inherited from the daemon; read where /proc has it: Linux, and the suite runs as root).
  */
 export function processesMentioning(dir: string): number[] {
   const ps = spawnSync('ps', ['-ax', '-ww', '-o', 'pid=,args='], { encoding: 'utf8' });
@@ -87,9 +88,18 @@ export function processesMentioning(dir: string): number[] {
   const simTitle = `(bhyve-sim ${simKernelTag(path.join(dir, 'sim'))})`;
   return ps.stdout
     .split('\n')
-    .filter((line) => line.includes(dir) || line.endsWith(simTitle))
-    .map((line) => Number.parseInt(line.trim(), 10))
-    .filter((pid) => Number.isInteger(pid) && pid !== process.pid && pid !== ps.pid);
+    .map((line) => ({ pid: Number.parseInt(line.trim(), 10), line }))
+    .filter(({ pid }) => Number.isInteger(pid) && pid !== process.pid && pid !== ps.pid)
+    .filter(({ pid, line }) => line.includes(dir) || line.endsWith(simTitle) || environmentMentions(pid, dir))
+    .map(({ pid }) => pid);
+}
+
+function environmentMentions(pid: number, dir: string): boolean {
+  try {
+    return fs.readFileSync(`/proc/${pid}/environ`, 'latin1').includes(dir);
+  } catch {
+    return false;
+  }
 }
 
 /** Polls `check` until it returns a value other than undefined, or fails after timeoutMs. */
