@@ -98,7 +98,7 @@ test('a bhyve that floods its console: the VM runs, the daemon answers meanwhile
   const count = (): { logged: number; dropped: number } => {
     const log = fs.readFileSync(file, 'utf8');
     const logged = log.match(/console flood line \d+ of 50000$/gm)?.length ?? 0;
-    const dropped = [...log.matchAll(/vmstated: (\d+) lines \(\d+ bytes\) of bhyve\[\d+\]\/stdout dropped: output flood$/gm)]
+    const dropped = [...log.matchAll(/vmstated: (\d+) lines \(\d+ bytes\) of console dropped: output flood$/gm)]
       .reduce((sum, match) => sum + Number(match[1]), 0);
     return { logged, dropped };
   };
