@@ -42,7 +42,7 @@ export function loadConfigFile(file: string, config: BhyveConfig): void {
 }
 
 /** The strerror(3) text for the errors a config file open can hit. */
-function describeErrno(error: NodeJS.ErrnoException): string {
+export function describeErrno(error: NodeJS.ErrnoException): string {
   switch (error.code) {
     case 'ENOENT': return 'No such file or directory';
     case 'EACCES': return 'Permission denied';

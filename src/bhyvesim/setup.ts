@@ -15,19 +15,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import { bootromKey } from '../config/bootrom.js';
-import type { BhyveConfig } from './configfile.js';
+import { type BhyveConfig, describeErrno } from './configfile.js';
 import { SimExit } from './failure.js';
-
-/** strerror(3) for what opening a file can hit. */
-function strerror(error: NodeJS.ErrnoException): string {
-  switch (error.code) {
-    case 'ENOENT': return 'No such file or directory';
-    case 'EACCES': return 'Permission denied';
-    case 'EISDIR': return 'Is a directory';
-    case 'ENOTDIR': return 'Not a directory';
-    default: return error.message;
-  }
-}
 
 /** Why `file` cannot be opened for reading, or null when it can. */
 function openError(file: string): string | null {
@@ -35,7 +24,7 @@ function openError(file: string): string | null {
     fs.closeSync(fs.openSync(file, 'r'));
     return null;
   } catch (error) {
-    return strerror(error as NodeJS.ErrnoException);
+    return describeErrno(error as NodeJS.ErrnoException);
   }
 }
 
