@@ -7,12 +7,17 @@
  * usr.sbin/bhyve/bhyverun.c; src/shared/process-table.ts); if one runs that is not this worker's
  * own, the start fails and nothing is destroyed. An instance with no bhyve is destroyed as before.
  *
+ * A running bhyve always holds its instance (bhyverun.c, do_open(): vm_create()/vm_open() come
+ * before the guest runs), so without /dev/vmm/NAME there is nothing to search for: the usual cold
+ * start (the instance was destroyed at the last stop) costs a stat, not a scan of every process.
+ *
  * A simulated bhyve belongs to the kernel of its state dir (src/bhyvesim/title.ts): one of another
  * state dir is not a VM of ours to protect. Real bhyve runs only on FreeBSD: elsewhere a process
  * titled `bhyve: NAME` without a simulator's tag is no VM at all.
  */
 import { bhyveProcessesOf, type ProcessEntry } from '../src/shared/process-table.js';
-import { simStateDir } from '../src/bhyvesim/paths.js';
+import fs from 'node:fs';
+import { simStateDir, vmmRecordPath } from '../src/bhyvesim/paths.js';
 import { simKernelTag, simKernelTagOf } from '../src/bhyvesim/title.js';
 import { SequenceFailure } from './sequence-failure.js';
 
@@ -28,11 +33,17 @@ export async function foreignBhyves(name: string, ours: number | null, env: Node
   return (await bhyveProcessesOf(name)).filter((entry) => entry.pid !== ours && onOurKernel(entry, ourSimKernel));
 }
 
+/** Whether VM `name` has a kernel instance: /dev/vmm/NAME, or the simulator's record of our state dir. */
+function instanceExists(name: string, env: NodeJS.ProcessEnv): boolean {
+  return fs.existsSync(`/dev/vmm/${name}`) || fs.existsSync(vmmRecordPath(simStateDir(env), name));
+}
+
 /** Throws (failure mode, the instance kept) when a bhyve we did not start runs VM `name`, or when that cannot be told. */
-export async function refuseForeignBhyve(name: string, ours: number | null): Promise<void> {
+export async function refuseForeignBhyve(name: string, ours: number | null, env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  if (!instanceExists(name, env)) return;
   let foreign: ProcessEntry[];
   try {
-    foreign = await foreignBhyves(name, ours);
+    foreign = await foreignBhyves(name, ours, env);
   } catch (error) {
     throw new SequenceFailure(`cannot tell whether another bhyve runs VM ${name} (ps failed: ${(error as Error).message}); ` +
       `/dev/vmm/${name} is not destroyed and bhyve is not launched`, { keepInstance: true });
