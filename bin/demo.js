@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// `npm run demo`: vmstated in the foreground on examples/, with the bhyve simulator, every file
-// it makes under ./run/ (socket, pidfile, logs, worker run dir, simulator state). No root needed.
+// `npm run demo`: vmstated in the foreground on a copy of examples/, with the bhyve simulator,
+// every file it makes under ./run/ (the copy with its generated bhyve configs, socket, pidfile,
+// logs, worker run dir, simulator state and its stand-in boot ROM). No root needed.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -14,6 +15,7 @@ const paths = {
   logdir: path.join(run, 'log'),
   rundir: path.join(run, 'vmstated'),
   simdir: path.join(run, 'bhyve-sim'),
+  examples: path.join(run, 'examples'),
 };
 
 if (!fs.existsSync(path.join(root, 'dist', 'src', 'daemon', 'main.js'))) {
@@ -21,10 +23,15 @@ if (!fs.existsSync(path.join(root, 'dist', 'src', 'daemon', 'main.js'))) {
   process.exit(1);
 }
 for (const dir of [run, paths.logdir, paths.rundir, paths.simdir]) fs.mkdirSync(dir, { recursive: true });
+fs.chmodSync(run, 0o755);
+// A fresh copy at each start: vmstated writes <configfile>.generated beside each bhyve config.
+const dist = (file) => import(path.join(root, 'dist', 'src', 'bhyvesim', file));
+const [{ copyExamples }, { ensureSimBootrom }] = await Promise.all([dist('demo-copy.js'), dist('paths.js')]);
+copyExamples(path.join(root, 'examples'), paths.examples, ensureSimBootrom(paths.simdir));
 
 const args = [
   path.join(root, 'bin', 'vmstated.js'), '-f',
-  '-c', path.join(root, 'examples'),
+  '-c', paths.examples,
   '-s', paths.socket, '-p', paths.pidfile, '-l', paths.logdir, '-r', paths.rundir,
   '--bhyve', path.join(root, 'bin', 'bhyve-sim.js'),
   '--bhyvectl', path.join(root, 'bin', 'bhyvectl-sim'),
@@ -47,6 +54,8 @@ In another terminal, in ${root}:
   npx vmstatedctl events
   BHYVE_SIM_DIR=$PWD/${path.relative(root, paths.simdir)} bin/bhyvectl-sim --vm=web --sim-guest=reboot
   kill -HUP $(cat ${relative(paths.pidfile)})      # reload the configs, reopen the logs
+
+The VMs' configs are a copy of examples/ in ${relative(paths.examples)}/ (made afresh at each start): edit those.
 
 VM logs: ${relative(paths.logdir)}/<vm>.log.  Ctrl-C stops every VM (reverse start order) and exits.
 `;

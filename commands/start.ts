@@ -7,6 +7,7 @@ export default class Start extends VmActionCommand {
     'Runs start_network, start_storage, launches bhyve and reaches running. Without --no-wait the ' +
       'command waits until every VM is running or has failed, and exits 1 if any failed or was refused, naming ' +
       'the reason (a failed VM needs failreset first). A VM that runs already counts as done. ' +
+      'A bhyve that exits within the VM\'s settletime fails the start: its last lines on stderr follow the reason. ' +
       'On a terminal every transition and hook result is shown as it happens.',
     'Ctrl-C only stops the waiting (exit 130): vmstated carries on with the request.',
   );

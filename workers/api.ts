@@ -46,6 +46,8 @@ export interface CommandOutcome {
   status: VmStatus;
   /** Why it failed, in words for a person. */
   error?: string;
+  /** A start (or restart) whose bhyve exited within the settle time: bhyve's last stderr lines. */
+  bhyveStderr?: string[];
 }
 
 /** The object a worker exposes with Comlink. Every method is async on the caller's side. */

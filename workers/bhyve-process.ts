@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import type { BhyveExit } from '../src/protocol/types.js';
 import { UNKNOWN_EXIT, describeExit } from './bhyve-exit.js';
 import { drainThenRelease } from './drain.js';
+import { LineTail } from './line-tail.js';
 import type { VmLog } from './vm-log.js';
 import { isProcessAlive } from '../src/shared/process.js';
 
@@ -32,6 +33,8 @@ export interface BhyveProcess {
   exited: Promise<BhyveExit>;
   isAlive(): boolean;
   signal(signal: NodeJS.Signals): void;
+  /** The last lines (at most 20) bhyve wrote on stderr in this run; complete once `exited` resolved. */
+  stderrTail(): string[];
 }
 
 /** A shell ready to become bhyve: forked ahead, so the fork is not on the relaunch's critical path. */
@@ -64,6 +67,7 @@ export function prepareBhyve(bhyve: string, generatedFile: string, name: string,
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let alive = true;
+    const stderr = new LineTail();
     const exited = new Promise<BhyveExit>((resolveExit) => {
       child.once('exit', (code, signal) => {
         alive = false;
@@ -80,6 +84,7 @@ export function prepareBhyve(bhyve: string, generatedFile: string, name: string,
       const pid = child.pid as number;
       if (child.stdout) log.follow(child.stdout, `bhyve[${pid}]/stdout`);
       if (child.stderr) log.follow(child.stderr, `bhyve[${pid}]/stderr`);
+      child.stderr?.on('data', (chunk: string) => stderr.push(chunk));
       resolve({
         pid,
         argv,
@@ -93,6 +98,7 @@ export function prepareBhyve(bhyve: string, generatedFile: string, name: string,
             signal: (signal) => {
               if (alive) child.kill(signal);
             },
+            stderrTail: () => stderr.lines(),
           };
         },
         cancel: () => child.stdin?.end(),
@@ -127,6 +133,7 @@ export function adoptBhyve(pid: number, argv: string[] = []): BhyveProcess {
     argv,
     exited,
     isAlive: () => alive,
+    stderrTail: () => [],
     signal: (signal) => {
       if (!alive) return;
       try {

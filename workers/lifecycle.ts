@@ -9,18 +9,18 @@ import type { VmConfig } from '../src/config/types.js';
 import type { BhyveExit, TransitionReason, VmEvent, VmState, VmStatus } from '../src/protocol/types.js';
 import { vmStatus } from '../src/protocol/vm-status.js';
 import type { CommandOutcome, WorkerApi, WorkerSpec } from './api.js';
-import { classifyExit } from './bhyve-exit.js';
+import { classifyExit, explainExit } from './bhyve-exit.js';
 import { adoptBhyve, prepareBhyve, type BhyveProcess, type PendingBhyve } from './bhyve-process.js';
 import { destroyVmInstance } from './bhyvectl.js';
 import { EventFeed } from './event-feed.js';
+import { refuseForeignBhyve } from './foreign-instance.js';
 import { findHook, runHook, type HookResult } from './hooks.js';
 import { Mailbox } from './mailbox.js';
 import { RestartWindow } from './restart-window.js';
+import { SequenceFailure, type FailureDetails } from './sequence-failure.js';
+import { noteLaunch, settle, settleOrFail } from './settle.js';
 import { stopBhyve } from './stop-escalation.js';
 import { VmLog, transitionText } from './vm-log.js';
-
-/** A step of a sequence failed: the VM goes into failure mode for this reason (in words). */
-class SequenceFailure extends Error {}
 
 /** What a launch needs, started ahead so it runs while the vmm instance is destroyed. */
 interface LaunchPreparation {
@@ -56,6 +56,8 @@ export class VmLifecycle implements WorkerApi {
   private runPid: number | null = null;
   private runExitCode: number | null = null;
   private failureReason: string | null = null;
+  /** bhyve's last stderr lines when the failure was a failed start (the reply carries them). */
+  private failureStderr: string[] = [];
   /** Whether start_network / start_storage ran and their stop_ counterpart has not yet. */
   private networkUp = false;
   private storageUp = false;
@@ -131,6 +133,7 @@ export class VmLifecycle implements WorkerApi {
       if (this.state !== 'failed') return this.outcome(false, `${this.state}, not failed: nothing to reset`);
       this.window.clear();
       this.failureReason = null;
+      this.failureStderr = [];
       this.transition('stopped', 'stop');
       this.applyPendingConfig();
       return this.outcome(true);
@@ -182,13 +185,15 @@ export class VmLifecycle implements WorkerApi {
   private async startSequence(): Promise<void> {
     this.applyPendingConfig();
     this.failureReason = null;
+    this.failureStderr = [];
     this.runPid = null;
     this.runExitCode = null;
+    await refuseForeignBhyve(this.vm.name, this.bhyve?.pid ?? null);
     this.networkUp = true;
     await this.step('start_network', 'start');
     this.storageUp = true;
     await this.step('start_storage', 'start');
-    await this.launch('start');
+    await settleOrFail(await this.launch('start'), this.vm.settletime, 'start');
     await this.step('running', 'start');
   }
 
@@ -202,8 +207,9 @@ export class VmLifecycle implements WorkerApi {
   private async commandedRestart(): Promise<void> {
     await this.step('restarting', 'restart', { announcesForce: true });
     await this.stopBhyveAndDestroy();
-    await this.launch('restart');
+    const bhyve = await this.launch('restart');
     await this.step('restarted', 'restart');
+    await settleOrFail(bhyve, this.vm.settletime, 'restart');
     await this.step('running', 'restart');
   }
 
@@ -239,9 +245,12 @@ export class VmLifecycle implements WorkerApi {
         );
       }
       this.log.line('vmstated', `automatic restart ${this.window.count()} of ${this.window.describe()}`);
-      await this.launch(reason, preparation);
+      const bhyve = await this.launch(reason, preparation);
       await this.step('restarted', reason);
-      await this.step('running', reason);
+      const early = await settle(bhyve, this.vm.settletime);
+      // An exit within the settle time is handled now, as any exit: each job ends with the VM settled.
+      if (early === null) await this.step('running', reason);
+      else await this.onUnexpectedExit(bhyve, early);
     });
   }
 
@@ -250,14 +259,15 @@ export class VmLifecycle implements WorkerApi {
     try {
       await sequence();
     } catch (error) {
-      const reason = error instanceof SequenceFailure ? error.message : `internal error: ${(error as Error).stack ?? String(error)}`;
-      await this.failureMode(reason);
+      const failure = error instanceof SequenceFailure ? error : null;
+      await this.failureMode(failure?.message ?? `internal error: ${(error as Error).stack ?? String(error)}`, failure?.details);
     }
   }
 
   /** [make sure bhyve is gone, destroy] → stop_storage, stop_network if they are up → failed. */
-  private async failureMode(reason: string): Promise<void> {
+  private async failureMode(reason: string, details: FailureDetails = {}): Promise<void> {
     this.failureReason = reason;
+    this.failureStderr = details.bhyveStderr ?? [];
     this.log.line('vmstated', `FAILURE: ${reason}`);
     if (this.bhyve?.isAlive()) {
       const bhyve = this.bhyve;
@@ -266,7 +276,8 @@ export class VmLifecycle implements WorkerApi {
       if (exit === null) this.failureReason = `${reason}; bhyve pid ${bhyve.pid} could not be killed`;
     }
     if (!this.bhyve?.isAlive()) this.bhyve = null;
-    await destroyVmInstance(this.spec.bhyvectl, this.vm.name, this.log);
+    if (details.keepInstance) this.log.line('vmstated', `vmm instance ${this.vm.name} left alone: it is not ours to destroy`);
+    else await destroyVmInstance(this.spec.bhyvectl, this.vm.name, this.log);
     await this.stopStorageAndNetwork('failure', false);
     const failed = await this.enter('failed', 'failure', { failureReason: this.failureReason });
     if (failed.ran && !failed.ok) this.log.line('vmstated', `hook failed ${failed.outcome} (ignored: the VM is failed already)`);
@@ -351,7 +362,7 @@ export class VmLifecycle implements WorkerApi {
    * already (after the exit), so only a cold start destroys here. The config file is written and
    * the shell that becomes bhyve is forked while bhyvectl runs; bhyve itself is exec'd after it.
    */
-  private async launch(reason: TransitionReason, prepared?: LaunchPreparation): Promise<void> {
+  private async launch(reason: TransitionReason, prepared?: LaunchPreparation): Promise<BhyveProcess> {
     const destroyed = reason === 'start' ? destroyVmInstance(this.spec.bhyvectl, this.vm.name, this.log) : null;
     const preparation = prepared ?? this.prepareLaunch();
     let pending: PendingBhyve;
@@ -366,7 +377,9 @@ export class VmLifecycle implements WorkerApi {
     const bhyve = pending.go();
     this.log.line('vmstated', `launched bhyve pid ${bhyve.pid} (${reason}): ${bhyve.argv.join(' ')}`);
     this.emit({ type: 'launch', vm: this.vm.name, pid: bhyve.pid, time: now() });
+    noteLaunch(bhyve);
     this.watch(bhyve);
+    return bhyve;
   }
 
   /** Starts writing `<configfile>.generated` and forking bhyve's shell; both promises are marked handled. */
@@ -395,7 +408,8 @@ export class VmLifecycle implements WorkerApi {
     this.bhyve = bhyve;
     this.runPid = bhyve.pid;
     this.host.onBhyvePid(bhyve.pid);
-    void bhyve.exited.then((exit) => {
+    void bhyve.exited.then((raw) => {
+      const exit = explainExit(raw, bhyve.stderrTail());
       this.lastExit = exit;
       this.runExitCode = exit.code;
       const how = exit.signal !== null ? `signal ${exit.signal}` : `code ${exit.code ?? 'unknown'}`;
@@ -450,7 +464,8 @@ export class VmLifecycle implements WorkerApi {
 
   private outcomeFor(wanted: VmState): CommandOutcome {
     if (this.state === wanted) return this.outcome(true);
-    return this.outcome(false, this.failureReason ?? `${this.vm.name} is ${this.state}`);
+    const outcome = this.outcome(false, this.failureReason ?? `${this.vm.name} is ${this.state}`);
+    return this.failureStderr.length > 0 ? { ...outcome, bhyveStderr: this.failureStderr } : outcome;
   }
 
   private outcome(ok: boolean, error?: string): CommandOutcome {

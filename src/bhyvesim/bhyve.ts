@@ -17,7 +17,8 @@ import { openSimulatedCom1 } from './nmdm.js';
 import { afterOutputDrains, consoleBytes, consoleFlood, consoleLine, diagnostic, exitAfterOutput, useConsoleDevice } from './output.js';
 import { bootCounterPath, controlSocketPath, simStateDir } from './paths.js';
 import { readVmmRecord, removeVmmRecord, type VmmRecord, writeVmmRecord } from './record.js';
-import { bhyveTitle } from '../shared/process-table.js';
+import { setupFailure } from './setup.js';
+import { simProcessTitle } from './title.js';
 
 /** VM_MAX_NAMELEN is 32 in vmm.ko, the terminating NUL included. */
 const MAX_NAME_LENGTH = 31;
@@ -28,6 +29,7 @@ const END_TEXT: Record<string, string> = {
   halt: 'halted (exit 2)',
   triplefault: 'triple fault (exit 3)',
   error: 'error (exit 4)',
+  vm_run: 'vm_run error (exit 1)',
   abort: 'emulation abort (SIGABRT)',
 };
 
@@ -88,6 +90,11 @@ class SimulatedVm {
     writeVmmRecord(record, stateDir);
     const verb = existing === null ? 'created' : 'reuses';
     diagnostic(`bhyve-sim: ${name}: pid ${process.pid} ${verb} /dev/vmm/${name} (state ${stateDir})`);
+    const failure = setupFailure(this.setup.config, existing !== null);
+    if (failure !== null) {
+      this.releaseSocket();
+      throw failure;
+    }
   }
 
   /** Boots the guest: console lines, then the scripted action and the ACPI power button. */
@@ -163,6 +170,7 @@ class SimulatedVm {
       case 'halt': consoleLine(`${name}: The operating system has halted.`); break;
       case 'triplefault': diagnostic(`bhyve-sim: ${name}: guest triple fault`); break;
       case 'error': diagnostic(`vm_loop: unexpected exitcode 0x1f (simulated error in ${name})`); break;
+      case 'vm_run_error': diagnostic('vm_run error -1, errno 22'); break;
       case 'abort': diagnostic(`Assertion failed: (error == 0), function vm_loop (simulated abort in ${name})`); break;
     }
     this.finish(end);
@@ -225,8 +233,10 @@ class SimulatedVm {
       }
       record.suspended = end.how;
       record.exit = { code: SUSPEND_EXIT[end.how], signal: null, at };
+    } else if (end.kind === 'abort') {
+      record.exit = { code: null, signal: 'SIGABRT', at };
     } else {
-      record.exit = end.kind === 'error' ? { code: 4, signal: null, at } : { code: null, signal: 'SIGABRT', at };
+      record.exit = { code: end.kind === 'error' ? 4 : 1, signal: null, at };
     }
     writeVmmRecord(record, stateDir);
   }
@@ -235,6 +245,7 @@ class SimulatedVm {
     this.settle(end);
     if (end.kind === 'suspend') this.exitWith(SUSPEND_EXIT[end.how], END_TEXT[end.how]);
     else if (end.kind === 'error') this.exitWith(4, END_TEXT.error);
+    else if (end.kind === 'vm_run') this.exitWith(1, END_TEXT.vm_run);
     else {
       this.releaseSocket();
       diagnostic(`bhyve-sim: ${this.setup.name}: ${END_TEXT.abort}`);
@@ -312,8 +323,8 @@ export async function runBhyve(argv: string[], env: NodeJS.ProcessEnv = process.
     const setup = prepare(argv, env);
     const vm = new SimulatedVm(setup);
     await vm.open();
-    // As bhyverun.c does once its devices are set up: ps(1) then shows `bhyve: <name>`.
-    process.title = bhyveTitle(setup.name);
+    // As bhyverun.c does once its devices are set up: ps(1) then shows `bhyve: <name> (...)`.
+    process.title = simProcessTitle(setup.name, setup.stateDir);
     vm.start(await vm.openCom1());
   } catch (error) {
     if (!(error instanceof SimExit)) throw error;

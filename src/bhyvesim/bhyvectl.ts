@@ -26,6 +26,7 @@ export function bhyvectlUsage(progname = 'bhyvectl'): string {
     'Simulator-only options (need a running simulated bhyve unless noted):',
     `  --sim-guest=ACTION   make the guest act now: ${RUNTIME_ACTIONS.join(', ')}`,
     '                       (reboot exit 0, poweroff 1, halt 2, triplefault 3, error 4,',
+    '                       vm_run_error "vm_run error" on stderr then exit 1,',
     '                       abort SIGABRT; ignore-acpi (or hang) / honour-acpi: whether',
     '                       it shuts down on SIGTERM, the ACPI power button)',
     '  --sim-console=TEXT   print TEXT as a line on the guest console (bhyve\'s stdout)',

@@ -4,6 +4,7 @@
  * the last assignment wins) and `-o key=value` options.
  */
 import fs from 'node:fs';
+import { bhyveFileLines, splitConfigOption } from '../config/bhyve-file.js';
 import { SimExit } from './failure.js';
 import { EX_USAGE } from '../shared/sysexits.js';
 
@@ -20,9 +21,9 @@ export function defaultConfig(): BhyveConfig {
 
 /** One `key=value`; false (as bhyve) when there is no `=` or the value is empty; also for an empty key. */
 export function parseConfigOption(option: string, config: BhyveConfig): boolean {
-  const equals = option.indexOf('=');
-  if (equals <= 0 || equals === option.length - 1) return false;
-  config.set(option.slice(0, equals), option.slice(equals + 1));
+  const split = splitConfigOption(option);
+  if (split === null) return false;
+  config.set(...split);
   return true;
 }
 
@@ -35,18 +36,13 @@ export function loadConfigFile(file: string, config: BhyveConfig): void {
     const reason = describeErrno(error as NodeJS.ErrnoException);
     throw new SimExit(4, `bhyve: Failed to open configuration file ${file}: ${reason}`);
   }
-  const lines = text.split('\n');
-  if (lines[lines.length - 1] === '') lines.pop();
-  lines.forEach((line, index) => {
-    if (line === '' || line.startsWith('#')) return;
-    if (!parseConfigOption(line, config)) {
-      throw new SimExit(4, `bhyve: ${file} line ${index + 1}: invalid config option '${line}'`);
-    }
-  });
+  for (const { line, text: option } of bhyveFileLines(text)) {
+    if (!parseConfigOption(option, config)) throw new SimExit(4, `bhyve: ${file} line ${line}: invalid config option '${option}'`);
+  }
 }
 
 /** The strerror(3) text for the errors a config file open can hit. */
-function describeErrno(error: NodeJS.ErrnoException): string {
+export function describeErrno(error: NodeJS.ErrnoException): string {
   switch (error.code) {
     case 'ENOENT': return 'No such file or directory';
     case 'EACCES': return 'Permission denied';

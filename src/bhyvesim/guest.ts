@@ -6,12 +6,12 @@ import type { BhyveConfig } from './configfile.js';
 import { SimExit } from './failure.js';
 import type { SuspendHow } from './record.js';
 
-export const GUEST_ACTIONS = ['run', 'reboot', 'poweroff', 'halt', 'triplefault', 'error', 'abort', 'hang'] as const;
+export const GUEST_ACTIONS = ['run', 'reboot', 'poweroff', 'halt', 'triplefault', 'error', 'vm_run_error', 'abort', 'hang'] as const;
 export type GuestAction = (typeof GUEST_ACTIONS)[number];
 
 /** What `bhyvectl --sim-guest=ACTION` accepts. */
 export const RUNTIME_ACTIONS = [
-  'reboot', 'poweroff', 'halt', 'triplefault', 'error', 'abort', 'ignore-acpi', 'hang', 'honour-acpi',
+  'reboot', 'poweroff', 'halt', 'triplefault', 'error', 'vm_run_error', 'abort', 'ignore-acpi', 'hang', 'honour-acpi',
 ] as const;
 export type RuntimeAction = (typeof RUNTIME_ACTIONS)[number];
 
@@ -37,8 +37,11 @@ export interface GuestScript {
   stderrLines: string[];
 }
 
-/** How a guest action ends bhyve. */
-export type GuestEnd = { kind: 'suspend'; how: SuspendHow } | { kind: 'error' } | { kind: 'abort' };
+/**
+ * How a guest action ends bhyve. vm_run: the kernel's vm_run() fails (bhyverun.c vm_loop(): "vm_run
+ * error %d, errno %d" on stderr, then the vCPU thread exits 1).
+ */
+export type GuestEnd = { kind: 'suspend'; how: SuspendHow } | { kind: 'error' } | { kind: 'vm_run' } | { kind: 'abort' };
 
 export function guestEnd(action: GuestAction | RuntimeAction): GuestEnd | null {
   switch (action) {
@@ -47,6 +50,7 @@ export function guestEnd(action: GuestAction | RuntimeAction): GuestEnd | null {
     case 'halt': return { kind: 'suspend', how: 'halt' };
     case 'triplefault': return { kind: 'suspend', how: 'triplefault' };
     case 'error': return { kind: 'error' };
+    case 'vm_run_error': return { kind: 'vm_run' };
     case 'abort': return { kind: 'abort' };
     default: return null;
   }

@@ -10,6 +10,7 @@
  * calls it answers without Node: change them together. test/bhyvesim/front-end.test.ts proves
  * that both give the same output, exit status and state directory for the same arguments.
  */
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -76,4 +77,20 @@ const MAX_SOCKET_PATH_BYTES = 103;
 /** Boot counter of a VM name; survives `--destroy`, so `sim.times` can span reboots. */
 export function bootCounterPath(stateDir: string, name: string): string {
   return path.join(stateDir, 'boots', name);
+}
+
+/**
+ * A stand-in boot ROM in the state dir, for configs run with the simulator (tests, the demo):
+ * the simulated bhyve only checks that the ROM it is given exists, as bhyve opens it.
+ */
+export function simBootromPath(stateDir: string): string {
+  return path.join(stateDir, 'BHYVE_UEFI.fd');
+}
+
+/** Creates the stand-in boot ROM (and the state dir) if missing; returns its path. */
+export function ensureSimBootrom(stateDir: string): string {
+  const rom = simBootromPath(stateDir);
+  fs.mkdirSync(stateDir, { recursive: true, mode: 0o755 });
+  if (!fs.existsSync(rom)) fs.writeFileSync(rom, 'stand-in boot ROM for the bhyve simulator\n', { mode: 0o644 });
+  return rom;
 }

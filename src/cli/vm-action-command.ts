@@ -49,7 +49,10 @@ export abstract class VmActionCommand extends ControlCommand {
     });
     if (flags.json) this.printJson(outcomes);
     for (const outcome of outcomes) {
-      if (!outcome.ok) this.reportVmError(outcome.vm, outcome.error ?? `${this.action} failed`);
+      if (!outcome.ok) {
+        this.reportVmError(outcome.vm, outcome.error ?? `${this.action} failed`);
+        if (outcome.bhyveStderr !== undefined) this.reportVmError(outcome.vm, `bhyve's last lines on stderr:\n${outcome.bhyveStderr.map((line) => `  ${line}\n`).join('')}`.trimEnd());
+      }
       else if (!flags.json) process.stdout.write(successLine(this.action, outcome, wait) + '\n');
     }
     if (outcomes.some((outcome) => !outcome.ok)) this.exit(EXIT.FAILED);

@@ -14,6 +14,8 @@ export interface ActionOutcome {
   state: VmState | null;
   /** Why it failed, in words for a person. */
   error: string | null;
+  /** A failed start: bhyve's last stderr lines (printed after the failure line). */
+  bhyveStderr?: string[];
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {
@@ -64,7 +66,10 @@ export async function runVmAction(
     const vm = vms[index]!;
     if (entry.status === 'fulfilled') return interpretResult(vm, action, entry.value);
     const reason: unknown = entry.reason;
-    if (isControlError(reason)) return { vm, ok: false, state: null, error: daemonMessage(reason, vm) };
+    if (isControlError(reason)) {
+      const lines = (reason as { bhyveStderr?: string[] }).bhyveStderr;
+      return { vm, ok: false, state: null, error: daemonMessage(reason, vm), ...(lines !== undefined && lines.length > 0 && { bhyveStderr: lines }) };
+    }
     throw reason;
   });
 }

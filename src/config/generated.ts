@@ -7,6 +7,7 @@ import path from 'node:path';
 import { trustedDirectory } from '../shared/pinned-directory.js';
 import { readTrustedFileSync } from '../shared/safe-read.js';
 import { writeFileInTrustedDirectory } from './atomic.js';
+import { bootromKey } from './bootrom.js';
 import { com1Path, consoleSetting } from './console-mode.js';
 import type { VmConfig } from './types.js';
 
@@ -16,8 +17,11 @@ export function generatedConfigPath(vm: VmConfig): string {
   return `${vm.configfile}${GENERATED_SUFFIX}`;
 }
 
-/** The bhyve `key=value` lines for the settings this VM's config sets, `name=` last. */
-export function generatedSettings(vm: VmConfig): string[] {
+/**
+ * The bhyve `key=value` lines for the settings this VM's config sets, `name=` last. `bootrom` is
+ * written as the variable bhyve reads on this host's architecture (src/config/bootrom.ts).
+ */
+export function generatedSettings(vm: VmConfig, arch?: string): string[] {
   const lines: string[] = [];
   const add = (key: string, value: string | number | boolean | undefined): void => {
     if (value !== undefined) lines.push(`${key}=${value}`);
@@ -29,7 +33,7 @@ export function generatedSettings(vm: VmConfig): string[] {
   add('threads', vm.threads);
   add('acpi_tables', vm.generateAcpiTables);
   add('x86.vmexit_on_hlt', vm.vmexitOnHalt);
-  add('lpc.bootrom', vm.bootrom);
+  add(bootromKey(arch) ?? 'lpc.bootrom', vm.bootrom);
   add('name', vm.name);
   return lines;
 }

@@ -40,6 +40,7 @@ export const VM_KEYS = {
   startdelay: 'duration',
   stoptimeout: 'duration',
   hooktimeout: 'timeout',
+  settletime: 'duration',
 } as const satisfies Record<string, KeyKind>;
 
 export type VmKey = keyof typeof VM_KEYS;
@@ -56,6 +57,7 @@ export const DEFAULTS = {
   startdelay: 0,
   stoptimeout: 60,
   hooktimeout: 120,
+  settletime: 1,
 } as const;
 
 /** The known key closest to a misspelt one (case or up to two edits away), if any. */

@@ -24,6 +24,7 @@ export const KIND = {
   topology: 'CPU topology mismatch',
   account: 'unknown user or group',
   bhyveConfig: 'bhyve config error',
+  bootrom: 'boot ROM missing or unusable',
   scriptpath: 'scriptpath is not a directory',
   hook: 'hook not executable',
   other: 'config error',

@@ -10,17 +10,6 @@ export type Topology = Partial<Record<TopologyKey, number>>;
 
 const MAX_VCPUS = 65535;
 
-/** The `key=value` assignments of a bhyve config file; the last one of a key wins, as in bhyve. */
-export function bhyveConfigValues(text: string): Map<string, string> {
-  const values = new Map<string, string>();
-  for (const line of text.split('\n')) {
-    if (line === '' || line.startsWith('#')) continue;
-    const equals = line.indexOf('=');
-    if (equals > 0) values.set(line.slice(0, equals), line.slice(equals + 1));
-  }
-  return values;
-}
-
 /**
  * Why the topology that bhyve will see is refused, or undefined when bhyve accepts it.
  * `fromConfig` holds the UCL settings; `bhyveFile` the bhyve config file's assignments and its name.

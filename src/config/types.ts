@@ -39,6 +39,11 @@ export interface VmConfig {
   stoptimeout: number;
   /** Seconds a hook script may run. Default 120. */
   hooktimeout: number;
+  /**
+   * Seconds bhyve must stay up after a launch before the VM counts as running; an exit within it
+   * fails a start (workers/settle.ts). 0 turns it off. Default 1.
+   */
+  settletime: number;
 }
 
 export type ProblemSeverity = 'error' | 'warning';

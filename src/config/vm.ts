@@ -6,7 +6,9 @@ import { closestKey, DEFAULTS, isVmKey, VM_KEYS, VM_NAME, type KeyKind, type VmK
 import { FileRefusal, readTrustedFileSync } from '../shared/safe-read.js';
 import { checkTrustedPath } from '../shared/trusted-path.js';
 import { KIND, keyPosition, type Position, type ProblemList, valuePosition } from './problems.js';
-import { bhyveConfigValues, TOPOLOGY_KEYS, type Topology, topologyMismatch } from './topology.js';
+import { bhyveAssignments, bhyveConfigValues, bhyveFileLines } from './bhyve-file.js';
+import { bootromKey, bootromProblem } from './bootrom.js';
+import { TOPOLOGY_KEYS, type Topology, topologyMismatch } from './topology.js';
 import { checkHookScripts, checkTrustedDirectory, untrustedKind } from './trust.js';
 import type { VmConfig } from './types.js';
 import { ANY_INTEGER, readBoolean, readDuration, readInteger, readMemory, readPath, readText } from './values.js';
@@ -59,7 +61,7 @@ export async function readVm(root: UclObjectNode, file: string, problems: Proble
     problems.error(keyPosition(vmNode), `VM ${named.name ?? vmNode.key?.name} has no configfile: ` +
       'set it to the bhyve config file, for example  configfile = bhyve_config;', KIND.missingKey);
   }
-  checkFiles(vm, settings, problems);
+  checkFiles(vm, settings, problems, keyPosition(vmNode));
   checkAccounts(vm, settings, problems);
   if (problems.errorCount > 0 || !named.valid) return { name: named.name, nameAt: named.at };
   return { vm, name: named.name, nameAt: named.at };
@@ -181,6 +183,7 @@ function buildVm(settings: Settings, name: string, file: string, dir: string): V
     startdelay: settings.number('startdelay') ?? DEFAULTS.startdelay,
     stoptimeout: settings.number('stoptimeout') ?? DEFAULTS.stoptimeout,
     hooktimeout: settings.number('hooktimeout') ?? DEFAULTS.hooktimeout,
+    settletime: settings.number('settletime') ?? DEFAULTS.settletime,
   };
   const optional = {
     os: settings.text('os'),
@@ -222,7 +225,7 @@ function checkAccounts(vm: VmConfig, settings: Settings, problems: ProblemList):
  * `scriptpath` and each hook present (the VM's directory, the default scriptpath, was checked
  * before its config was read).
  */
-function checkFiles(vm: VmConfig, settings: Settings, problems: ProblemList): void {
+function checkFiles(vm: VmConfig, settings: Settings, problems: ProblemList, vmAt: Position): void {
   const configfileNode = settings.nodes.get('configfile');
   if (vm.configfile !== '' && configfileNode) {
     const at = valuePosition(configfileNode);
@@ -231,6 +234,7 @@ function checkFiles(vm: VmConfig, settings: Settings, problems: ProblemList): vo
       checkBhyveFile(vm.configfile, text, settings, problems);
       // <configfile>.generated is written there: a sticky directory does not do.
       checkTrustedDirectory(path.dirname(vm.configfile), 'configfile directory', at, problems);
+      checkBootrom(vm, settings, text, problems, vmAt);
     }
   }
   const scriptpathNode = settings.nodes.get('scriptpath');
@@ -261,7 +265,7 @@ function readBhyveFile(file: string, at: Position, problems: ProblemList): strin
 }
 
 function checkBhyveFile(file: string, text: string, settings: Settings, problems: ProblemList): void {
-  text.split('\n').forEach((line, index) => checkBhyveLine(line, { file, line: index + 1, column: 1 }, problems));
+  for (const line of bhyveFileLines(text)) checkBhyveLine(line.text, line.option, { file, line: line.line, column: 1 }, problems);
   const topology: Topology = {};
   let at: Position | undefined;
   for (const key of TOPOLOGY_KEYS) {
@@ -278,15 +282,13 @@ function checkBhyveFile(file: string, text: string, settings: Settings, problems
 }
 
 /** bhyve reads `key=value` lines as they are (no trimming), skips `#` and empty lines, exits 4 on others. */
-function checkBhyveLine(line: string, at: Position, problems: ProblemList): void {
-  if (line === '' || line.startsWith('#')) return;
-  const equals = line.indexOf('=');
-  if (equals <= 0 || equals === line.length - 1) {
+function checkBhyveLine(line: string, option: [string, string] | null, at: Position, problems: ProblemList): void {
+  if (option === null) {
     problems.error(at, `bhyve would refuse this line and exit with status 4: ${JSON.stringify(line)} is not ` +
       'key=value (lines starting with # are comments)', KIND.bhyveConfig);
     return;
   }
-  const key = line.slice(0, equals);
+  const [key] = option;
   if (key.trim() !== key) {
     problems.warn(at, `the key ${JSON.stringify(key)} has spaces around it, which bhyve keeps: it is not the key ` +
       `${key.trim()}`, KIND.bhyveConfig);
@@ -295,4 +297,17 @@ function checkBhyveLine(line: string, at: Position, problems: ProblemList): void
     problems.error(at, 'config.dump makes bhyve print its config and exit instead of running the VM: ' +
       'remove this line (see vmstated(8), EXAMPLES)', KIND.bhyveConfig);
   }
+}
+
+/** The boot ROM rule (src/config/bootrom.ts): the config's `bootrom` wins over the bhyve file's. */
+function checkBootrom(vm: VmConfig, settings: Settings, text: string, problems: ProblemList, vmAt: Position): void {
+  const node = settings.nodes.get('bootrom');
+  if (node !== undefined && vm.bootrom === undefined) return; // its type error is reported already
+  const key = bootromKey();
+  const inFile = key === null ? undefined : bhyveAssignments(text).get(key);
+  const problem = bootromProblem({
+    ...(node !== undefined && vm.bootrom !== undefined && { fromConfig: { path: vm.bootrom, at: valuePosition(node) } }),
+    ...(inFile !== undefined && { fromBhyveFile: { value: inFile.value, at: { file: vm.configfile, line: inFile.line, column: 1 } } }),
+  }, { vm: vm.name, bhyveFile: path.basename(vm.configfile) });
+  if (problem !== null) problems.error(problem.at ?? vmAt, problem.message, problem.kind);
 }

@@ -67,7 +67,7 @@ function lifecycle(run: (registry: Registry, vm: string) => Promise<CommandOutco
       return { ok: true, status: entry.status };
     }
     const outcome = await pending;
-    if (!outcome.ok) throw new CommandError('FAILED', `VM "${entry.name}": ${outcome.error ?? `${request.cmd} failed`}`);
+    if (!outcome.ok) throw new CommandError('FAILED', `VM "${entry.name}": ${outcome.error ?? `${request.cmd} failed`}`, outcome.bhyveStderr);
     return outcome;
   };
 }
@@ -180,7 +180,7 @@ export function createRequestHandler(ctl: DaemonControl): RequestHandler {
       else if (result !== undefined) session.send(okReply(request.id, result));
     } catch (err) {
       if (!(err instanceof CommandError)) throw err;
-      session.send(errorReply(request.id, err.code, `${describeRequest(request.id, request.cmd)}: ${err.message}`));
+      session.send(errorReply(request.id, err.code, `${describeRequest(request.id, request.cmd)}: ${err.message}`, err.bhyveStderr));
     }
   };
 }

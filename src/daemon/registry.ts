@@ -35,6 +35,8 @@ export class CommandError extends Error {
   constructor(
     readonly code: ErrorCode,
     message: string,
+    /** A failed start: bhyve's last stderr lines, for the reply (ReplyError). */
+    readonly bhyveStderr?: string[],
   ) {
     super(message);
   }
@@ -209,8 +211,8 @@ export class Registry implements WorkerListener {
    * instead of a hang. The bound is generous: every hook at its timeout, plus the stop escalation.
    */
   private async call(entry: VmEntry, action: () => Promise<CommandOutcome>): Promise<CommandOutcome> {
-    const { stoptimeout, hooktimeout } = entry.config;
-    const boundMs = (stoptimeout + 8 * hooktimeout + 30) * 1000;
+    const { stoptimeout, hooktimeout, settletime } = entry.config;
+    const boundMs = (stoptimeout + settletime + 8 * hooktimeout + 30) * 1000;
     try {
       return await withTimeout(action(), boundMs, 'its worker');
     } catch (err) {

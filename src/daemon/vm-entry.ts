@@ -52,6 +52,7 @@ export function bareConfig(name: string, file: string, status?: VmStatus): VmCon
     startdelay: 0,
     stoptimeout: 60,
     hooktimeout: 120,
+    settletime: 1,
   };
 }
 

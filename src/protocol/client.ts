@@ -30,6 +30,8 @@ export class ControlError extends Error {
     readonly code: ErrorCode,
     message: string,
     readonly cmd?: string,
+    /** A failed start: bhyve's last stderr lines, when the daemon sent them. */
+    readonly bhyveStderr?: string[],
   ) {
     super(message);
     this.name = 'ControlError';
@@ -273,7 +275,8 @@ export class ControlClient {
     const error = isObject(message.error) ? message.error : {};
     const code = (typeof error.code === 'string' ? error.code : 'INTERNAL') as ErrorCode;
     const text = typeof error.message === 'string' ? error.message : 'vmstated reported an error without a message';
-    return new ControlError(code, text, cmd);
+    const lines = Array.isArray(error.bhyveStderr) ? error.bhyveStderr.filter((line): line is string => typeof line === 'string') : undefined;
+    return new ControlError(code, text, cmd, lines);
   }
 
   /** Rejects every waiting request and closes: the connection can no longer be trusted. */

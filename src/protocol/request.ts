@@ -55,8 +55,9 @@ export function okReplyEncoded(id: string | number | null, resultJson: string | 
   return new EncodedMessage([`{"v":${PROTOCOL_VERSION},"id":${JSON.stringify(id)},"ok":true,"result":`, resultJson, '}']);
 }
 
-export function errorReply(id: string | number | null, code: ErrorCode, message: string): ReplyError {
-  return { v: PROTOCOL_VERSION, id, ok: false, error: { code, message } };
+export function errorReply(id: string | number | null, code: ErrorCode, message: string, bhyveStderr?: string[]): ReplyError {
+  const error: ReplyError['error'] = bhyveStderr === undefined ? { code, message } : { code, message, bhyveStderr };
+  return { v: PROTOCOL_VERSION, id, ok: false, error };
 }
 
 /** "request 7 (start)" / "request \"a\"" / "request": how errors name a request. */

@@ -122,7 +122,8 @@ export interface ReplyError {
   v: typeof PROTOCOL_VERSION;
   id: string | number | null;
   ok: false;
-  error: { code: ErrorCode; message: string };
+  /** bhyveStderr: a start or restart that failed because bhyve exited within the settle time: its last stderr lines. */
+  error: { code: ErrorCode; message: string; bhyveStderr?: string[] };
 }
 export type Reply<T = unknown> = ReplyOk<T> | ReplyError;
 

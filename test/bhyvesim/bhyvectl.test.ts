@@ -122,7 +122,7 @@ test('a stopped (SIGSTOP) bhyve still holds its instance: forcing it reports no 
   bhyve.child.kill('SIGSTOP');
   const [force, relaunch] = await Promise.all([
     sim.bhyvectl(['--vm=frozen', '--force-poweroff']),
-    sim.bhyve(['-k', sim.config('again.conf', ['x=1']), 'frozen']),
+    sim.bhyve(['-k', sim.config('again.conf', ['x=1'], { bootrom: false }), 'frozen']),
   ]);
   assert.equal(force.status, 71);
   assert.match(force.stderr, /does not answer/);

@@ -5,7 +5,8 @@ import os from 'node:os';
 import path from 'node:path';
 import type { TestContext } from 'node:test';
 import { runNode, runProgram, type RunResult } from '../helpers/run.js';
-import { simBhyvectlNodePath, simBhyvectlPath, simBhyvePath } from '../../src/bhyvesim/paths.js';
+import { ensureSimBootrom, simBhyvectlNodePath, simBhyvectlPath, simBhyvePath } from '../../src/bhyvesim/paths.js';
+import { bootromKey } from '../../src/config/bootrom.js';
 import { readVmmRecord, type VmmRecord } from '../../src/bhyvesim/record.js';
 
 const WAIT_MS = 30_000;
@@ -105,11 +106,22 @@ export class SimSandbox {
     });
   }
 
-  /** Writes a bhyve config file in the sandbox and returns its path. */
-  config(fileName: string, lines: readonly string[]): string {
+  /**
+   * Writes a bhyve config file in the sandbox and returns its path. It ends with a boot ROM line
+   * (the stand-in ROM in the state dir; bhyve cannot boot a new instance without one) unless the
+   * lines name one or `options.bootrom` is false.
+   */
+  config(fileName: string, lines: readonly string[], options: { bootrom?: boolean } = {}): string {
     const file = path.join(this.dir, fileName);
-    fs.writeFileSync(file, lines.map((line) => `${line}\n`).join(''));
+    const named = lines.some((line) => /^(lpc\.)?bootrom=/.test(line));
+    const rom = options.bootrom === false || named ? [] : [`${bootromKey() ?? 'lpc.bootrom'}=${this.bootrom}`];
+    fs.writeFileSync(file, [...lines, ...rom].map((line) => `${line}\n`).join(''));
     return file;
+  }
+
+  /** The stand-in boot ROM (made on first use). */
+  get bootrom(): string {
+    return ensureSimBootrom(this.dir);
   }
 
   /** Starts bhyve-sim with these arguments (cwd: the sandbox, so a core file would land there). */

@@ -7,16 +7,19 @@ import path from 'node:path';
 import { GeneratedConfigWriter, generatedConfigText, writeGeneratedConfig } from '../../src/config/generated.js';
 import { loadConfigDir } from '../../src/config/load.js';
 import type { VmConfig } from '../../src/config/types.js';
-import { summarize, tempDir, writeVm } from './helpers.js';
+import { bootromLine, standInRom, summarize, tempDir, writeVm } from './helpers.js';
 
-/** What `bhyve ... -o config.dump=1 bsdvm` prints for the man page's example, config.dump removed. */
-const BSDVM_BHYVE_CONFIG = [
+/**
+ * What `bhyve ... -o config.dump=1 bsdvm` prints for the man page's example, config.dump removed;
+ * its boot ROM is a stand-in (the boot ROM rule wants one that exists).
+ */
+const bsdvmBhyveConfig = (rom: string): string => [
   'acpi_tables=false', 'cpus=2', 'memory.size=4G', 'x86.strictmsr=false', 'x86.vmexit_on_hlt=true',
   'pci.0.0.0.device=hostbridge', 'pci.0.4.0.device=ahci', 'pci.0.4.0.port.0.type=hd',
   'pci.0.4.0.port.0.path=disk.img', 'pci.0.5.0.device=virtio-net', 'pci.0.5.0.backend=tap0',
   'pci.0.29.0.device=fbuf', 'pci.0.29.0.tcp=[::]:5900', 'pci.0.29.0.w=800', 'pci.0.29.0.h=600',
   'pci.0.30.0.device=xhci', 'pci.0.30.0.slot.1.device=tablet', 'pci.0.31.0.device=lpc',
-  'lpc.com1.path=stdio', 'lpc.bootrom=/usr/local/share/uefi-firmware/BHYVE_UEFI.fd', '', 'name=bsdvm', '',
+  'lpc.com1.path=stdio', bootromLine(rom), '', 'name=bsdvm', '',
 ].join('\n');
 
 async function loadSingle(configdir: string): Promise<VmConfig> {
@@ -29,11 +32,12 @@ async function loadSingle(configdir: string): Promise<VmConfig> {
 test("the man page's bsdvm example generates the bhyve file, a newline, com1 on vmstated's nmdm console and name=bsdvm", async (t) => {
   const configdir = tempDir(t);
   const bhyveConfig = path.join(configdir, 'bsdvm', 'bhyve_config');
-  writeVm(configdir, 'bsdvm', `bsdvm { configfile = ${bhyveConfig}; }\n`, BSDVM_BHYVE_CONFIG);
+  const bhyveText = bsdvmBhyveConfig(standInRom(configdir));
+  writeVm(configdir, 'bsdvm', `bsdvm { configfile = ${bhyveConfig}; }\n`, bhyveText);
   const vm = await loadSingle(configdir);
   const written = await writeGeneratedConfig(vm);
   assert.equal(written, `${bhyveConfig}.generated`);
-  const expected = Buffer.from(`${BSDVM_BHYVE_CONFIG}\nlpc.com1.path=/dev/nmdm-vmstated-bsdvmA\nname=bsdvm\n`);
+  const expected = Buffer.from(`${bhyveText}\nlpc.com1.path=/dev/nmdm-vmstated-bsdvmA\nname=bsdvm\n`);
   assert.ok(fs.readFileSync(written).equals(expected), fs.readFileSync(written, 'utf8'));
 });
 
@@ -53,11 +57,12 @@ test('every UCL setting becomes a bhyve line, in order, with name last', async (
     description = "not for bhyve";
 }
 `, 'cpus=1');
+  standInRom(path.join(configdir, 'vm0'), 'firmware.fd');
   const vm = await loadSingle(configdir);
   const text = generatedConfigText(vm, Buffer.from('cpus=1'));
   assert.equal(text.toString('utf8'), [
     'cpus=1', 'memory.size=2048M', 'cpus=2', 'sockets=1', 'cores=2', 'threads=1', 'acpi_tables=true',
-    'x86.vmexit_on_hlt=false', `lpc.bootrom=${path.join(vm.dir, 'firmware.fd')}`, 'name=gen', '',
+    'x86.vmexit_on_hlt=false', bootromLine(path.join(vm.dir, 'firmware.fd')), 'name=gen', '',
   ].join('\n'));
 });
 
@@ -76,7 +81,7 @@ test('writing replaces an older generated file completely and leaves no temporar
   const target = `${vm.configfile}.generated`;
   fs.writeFileSync(target, 'stale line\n'.repeat(1000));
   await writeGeneratedConfig(vm);
-  assert.equal(fs.readFileSync(target, 'utf8'), 'lpc.com1.path=stdio\n\ncpus=2\nlpc.com1.path=/dev/nmdm-vmstated-vm0A\nname=vm0\n');
+  assert.equal(fs.readFileSync(target, 'utf8'), `lpc.com1.path=stdio\n${bootromLine(standInRom(path.join(configdir, '.rom')))}\n\ncpus=2\nlpc.com1.path=/dev/nmdm-vmstated-vm0A\nname=vm0\n`);
   assert.deepEqual(fs.readdirSync(vm.dir).sort(), ['bhyve_config', 'bhyve_config.generated', 'config']);
 });
 

@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { TestContext } from 'node:test';
+import { bootromKey } from '../../src/config/bootrom.js';
 import { loadConfigDir } from '../../src/config/load.js';
 import type { ConfigDirLoad, ConfigProblem } from '../../src/config/types.js';
 import { tempDir } from '../helpers/temp-dir.js';
@@ -10,11 +11,33 @@ export const BHYVE_CONFIG = 'pci.0.0.0.device=hostbridge\npci.0.31.0.device=lpc\
 
 export { tempDir };
 
-/** `<configdir>/<dir>/config` with `text`, and a `bhyve_config` beside it (unless `bhyve` is null). */
-export function writeVm(configdir: string, dir: string, text: string, bhyve: string | null = BHYVE_CONFIG): string {
+/** A stand-in boot ROM under `dir` (the boot ROM rule wants one that exists); returns its path. */
+export function standInRom(dir: string, name = 'BHYVE_UEFI.fd'): string {
+  const rom = path.join(dir, name);
+  fs.mkdirSync(path.dirname(rom), { recursive: true });
+  fs.writeFileSync(rom, 'stand-in boot ROM\n');
+  return rom;
+}
+
+/** The bhyve config line that names `rom` on this host (src/config/bootrom.ts). */
+export function bootromLine(rom: string): string {
+  return `${bootromKey() ?? 'lpc.bootrom'}=${rom}`;
+}
+
+/**
+ * `<configdir>/<dir>/config` with `text`, and a `bhyve_config` beside it (unless `bhyve` is null).
+ * Unless `options.bootrom` is false, or the config or the bhyve text names a boot ROM already, the
+ * bhyve file ends with a boot ROM line naming a stand-in ROM, `<configdir>/.rom/BHYVE_UEFI.fd` (a
+ * hidden directory is no VM; appended, so the given lines keep their numbers).
+ */
+export function writeVm(configdir: string, dir: string, text: string, bhyve: string | null = BHYVE_CONFIG, options: { bootrom?: boolean } = {}): string {
   const vmdir = path.join(configdir, dir);
   fs.mkdirSync(vmdir, { recursive: true });
-  if (bhyve !== null) fs.writeFileSync(path.join(vmdir, 'bhyve_config'), bhyve);
+  if (bhyve !== null) {
+    const named = /\bbootrom\b/.test(text) || /^(lpc\.)?bootrom=/m.test(bhyve);
+    const rom = options.bootrom === false || named ? '' : `${bhyve === '' || bhyve.endsWith('\n') ? '' : '\n'}${bootromLine(standInRom(path.join(configdir, '.rom')))}\n`;
+    fs.writeFileSync(path.join(vmdir, 'bhyve_config'), bhyve + rom);
+  }
   const file = path.join(vmdir, 'config');
   fs.writeFileSync(file, text);
   return file;

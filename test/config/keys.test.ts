@@ -3,7 +3,7 @@ import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { loadOne, summarize, onlyProblem, positionOf, tempDir, valueAt, writeVm } from './helpers.js';
+import { loadOne, summarize, onlyProblem, positionOf, standInRom, tempDir, valueAt, writeVm } from './helpers.js';
 import { loadConfigDir } from '../../src/config/load.js';
 import type { ConfigDirLoad } from '../../src/config/types.js';
 
@@ -24,7 +24,7 @@ test('a config with only configfile gets every default', async (t) => {
   assert.deepEqual(load.vms, [{
     name: 'vm0', file, dir, configfile: path.join(dir, 'bhyve_config'), scriptpath: dir,
     maxrestart: 3, maxrestarttime: 30, autostart: false, startorder: 0, startdelay: 0,
-    stoptimeout: 60, hooktimeout: 120,
+    stoptimeout: 60, hooktimeout: 120, settletime: 1,
   }]);
 });
 
@@ -41,7 +41,7 @@ test('every key is read with its type, relative paths from the VM directory', as
     description = "a test VM";
     maxrestart = 5;
     maxrestarttime = 10s;
-    bootrom = "/usr/local/share/uefi-firmware/BHYVE_UEFI.fd";
+    bootrom = "firmware/BHYVE_UEFI.fd";
     generate_acpi_tables = true;
     vmexit_on_halt = no;
     memory = 512M;
@@ -54,10 +54,12 @@ test('every key is read with its type, relative paths from the VM directory', as
     startdelay = 500ms;
     stoptimeout = 2min;
     hooktimeout = 90;
+    settletime = 2s;
 }
 `);
   const dir = path.dirname(file);
   fs.mkdirSync(path.join(dir, 'hooks'));
+  standInRom(path.join(dir, 'firmware'));
   const load = await loadConfigDir(configdir);
   assert.deepEqual(summarize(load.problems), []);
   assert.deepEqual(load.vms, [{
@@ -66,16 +68,20 @@ test('every key is read with its type, relative paths from the VM directory', as
     scriptpath: path.join(dir, 'hooks'),
     os: 'freebsd', osversion: '14.1', owner: 'root', group: '0', description: 'a test VM',
     maxrestart: 5, maxrestarttime: 10,
-    bootrom: '/usr/local/share/uefi-firmware/BHYVE_UEFI.fd',
+    bootrom: path.join(dir, 'firmware/BHYVE_UEFI.fd'),
     generateAcpiTables: true, vmexitOnHalt: false,
     memoryMiB: 512, cpus: 4, sockets: 2, cores: 2, threads: 1,
-    autostart: true, startorder: -2, startdelay: 0.5, stoptimeout: 120, hooktimeout: 90,
+    autostart: true, startorder: -2, startdelay: 0.5, stoptimeout: 120, hooktimeout: 90, settletime: 2,
   }]);
 });
 
-test('a relative bootrom is relative to the VM directory', async (t) => {
+test('a relative bootrom is relative to the VM directory, and must exist', async (t) => {
   const { load, file } = await loadOne(t, 'bootrom = firmware/BHYVE_UEFI.fd;');
-  assert.equal(load.vms[0]?.bootrom, path.join(path.dirname(file), 'firmware/BHYVE_UEFI.fd'));
+  assert.match(onlyProblem(load.problems).message, /boot ROM \S+\/firmware\/BHYVE_UEFI.fd does not exist/);
+  standInRom(path.join(path.dirname(file), 'firmware'));
+  const again = await loadConfigDir(path.dirname(path.dirname(file)));
+  assert.deepEqual(again.problems, []);
+  assert.equal(again.vms[0]?.bootrom, path.join(path.dirname(file), 'firmware/BHYVE_UEFI.fd'));
 });
 
 test('numcpus is another name for cpus', async (t) => {

@@ -5,7 +5,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfigDir, loadVmConfig } from '../../src/config/load.js';
-import { onlyProblem, summarize, tempDir, writeVm } from './helpers.js';
+import { copyExamples } from '../../src/bhyvesim/demo-copy.js';
+import { bootromKey } from '../../src/config/bootrom.js';
+import { onlyProblem, standInRom, summarize, tempDir, writeVm } from './helpers.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 
@@ -105,20 +107,9 @@ test('loadVmConfig reads one file on its own', async (t) => {
   assert.equal(load.name, 'vm0');
 });
 
-/** A copy of `from` as root would install it: its, writable by nobody else (a checkout may be anyone's, 0775). */
-function installedCopy(from: string, to: string): void {
-  fs.cpSync(from, to, { recursive: true });
-  const narrow = (file: string): void => {
-    const stat = fs.lstatSync(file);
-    fs.chmodSync(file, stat.mode & 0o7755);
-    if (stat.isDirectory()) for (const name of fs.readdirSync(file)) narrow(path.join(file, name));
-  };
-  narrow(to);
-}
-
-test('the examples directory loads with no problem at all', async (t) => {
+test('the examples, as the demo runs them (a copy naming a stand-in boot ROM), load with no problem at all', async (t) => {
   const examples = path.join(tempDir(t), 'examples');
-  installedCopy(path.join(repoRoot, 'examples'), examples);
+  copyExamples(path.join(repoRoot, 'examples'), examples, standInRom(path.dirname(examples)));
   const load = await loadConfigDir(examples);
   assert.deepEqual(summarize(load.problems), []);
   const byName = new Map(load.vms.map((vm) => [vm.name, vm]));
@@ -134,6 +125,19 @@ test('the examples directory loads with no problem at all', async (t) => {
     assert.equal(vm.configfile, path.join(examples, vm.name, 'bhyve_config'));
     const hooks = fs.readdirSync(vm.dir).filter((f) => !['config', 'bhyve_config'].includes(f) && !f.endsWith('.generated'));
     assert.ok(hooks.length >= 2, `${vm.name} has hook scripts`);
-    for (const hook of hooks) assert.ok((fs.statSync(path.join(vm.dir, hook)).mode & 0o111) !== 0, `${hook} is executable`);
+    for (const hook of hooks) assert.ok((fs.statSync(path.join(vm.dir, hook)).mode & 0o777) === 0o755, `${hook} is executable, 0755`);
+    assert.equal(fs.statSync(vm.dir).mode & 0o777, 0o755);
+    assert.equal(fs.statSync(vm.file).mode & 0o777, 0o644);
   }
+});
+
+test("the examples name FreeBSD's firmware: on a host without it, the missing boot ROM is each VM's only problem", async (t) => {
+  const rom = '/usr/local/share/uefi-firmware/BHYVE_UEFI.fd';
+  const load = await loadConfigDir(path.join(repoRoot, 'examples'));
+  if (bootromKey() === 'lpc.bootrom' && fs.existsSync(rom)) {
+    t.diagnostic(`${rom} is installed here: the examples load as they are`);
+    assert.deepEqual(summarize(load.problems), []);
+    return;
+  }
+  assert.deepEqual(load.problems.map((p) => [p.vm, p.severity, /boot ROM/.test(p.message)]), [['build', 'error', true], ['db', 'error', true], ['web', 'error', true]]);
 });

@@ -55,7 +55,7 @@ async function ctlOk(env: VmstatedEnv, ...args: string[]): Promise<number> {
 function configureVms(env: VmstatedEnv, si: StandIns): { scripts: string } {
   const alpha = env.writeVm('alpha', { maxrestart: 10, maxrestarttime: 3600, memory: '512M', cpus: 2 }, { hooks: si.allHooks() });
   // bhyve file bytes without a final newline: the generated file must add exactly one
-  fs.writeFileSync(path.join(alpha, 'bhyve_config'), '# alpha\nlpc.com1.path=stdio\nmemory.size=128M');
+  fs.writeFileSync(path.join(alpha, 'bhyve_config'), `# alpha\nlpc.com1.path=stdio\nlpc.bootrom=${env.bootrom}\nmemory.size=128M`);
 
   // scriptpath: hooks live elsewhere; a hook in the config dir must not run
   const scripts = path.join(env.dir, 'stubborn-scripts');
@@ -63,7 +63,7 @@ function configureVms(env: VmstatedEnv, si: StandIns): { scripts: string } {
   for (const [state, body] of Object.entries(si.allHooks())) fs.writeFileSync(path.join(scripts, state), `#!/bin/sh\n${body}\n`, { mode: 0o755 });
   const stubborn = env.writeVm('stubborn', {
     stoptimeout: '500ms', scriptpath: scripts, memory: 'MEMORY', cpus: 4, sockets: 2, cores: 2,
-    generate_acpi_tables: true, vmexit_on_halt: false, bootrom: '/boot/BHYVE_UEFI.fd',
+    generate_acpi_tables: true, vmexit_on_halt: false, bootrom: env.bootrom,
   }, { hooks: { start_network: 'echo wrong-dir >> "$VMSTATED_CONFIGDIR/ran"' } });
   // an unquoted 4G (which UCL itself reads as 4000000000) still means 4 GiB to bhyve
   const config = path.join(stubborn, 'config');
@@ -98,7 +98,7 @@ test('VM lifecycle through vmstated and vmstatedctl, with stand-in bhyve and bhy
     const [firstPid] = si.launchPids(vm);
     const generated = path.join(vmdir, 'bhyve_config.generated');
     assert.ok(si.calls(vm).includes(`bhyve -k ${generated} alpha pid=${firstPid}`), si.calls(vm).join('\n'));
-    assert.equal(si.configSeen(vm, firstPid!), '# alpha\nlpc.com1.path=stdio\nmemory.size=128M\nmemory.size=512M\ncpus=2\nlpc.com1.path=/dev/nmdm-vmstated-alphaA\nname=alpha\n');
+    assert.equal(si.configSeen(vm, firstPid!), `# alpha\nlpc.com1.path=stdio\nlpc.bootrom=${env.bootrom}\nmemory.size=128M\nmemory.size=512M\ncpus=2\nlpc.com1.path=/dev/nmdm-vmstated-alphaA\nname=alpha\n`);
     assert.equal(fs.readFileSync(generated, 'utf8'), si.configSeen(vm, firstPid!));
     const startHooks = si.hooks(vm);
     assert.deepEqual(reasons(startHooks), ['start_network(start)', 'start_storage(start)', 'running(start)']);
@@ -224,7 +224,7 @@ test('VM lifecycle through vmstated and vmstatedctl, with stand-in bhyve and bhy
     const pid = si.launchPids(vm)[0]!;
     assert.equal(
       si.configSeen(vm, pid),
-      'lpc.com1.path=stdio\n\nmemory.size=4096M\ncpus=4\nsockets=2\ncores=2\nacpi_tables=true\nx86.vmexit_on_hlt=false\nlpc.bootrom=/boot/BHYVE_UEFI.fd\nlpc.com1.path=/dev/nmdm-vmstated-stubbornA\nname=stubborn\n',
+      `lpc.com1.path=stdio\n\nmemory.size=4096M\ncpus=4\nsockets=2\ncores=2\nacpi_tables=true\nx86.vmexit_on_hlt=false\nlpc.bootrom=${env.bootrom}\nlpc.com1.path=/dev/nmdm-vmstated-stubbornA\nname=stubborn\n`,
     );
     const mark = si.calls(vm).length;
     const ms = await ctlOk(env, 'stop', vm);

@@ -13,10 +13,12 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { bootromKey } from '../../src/config/bootrom.js';
 import { ControlClient } from '../../src/protocol/client.js';
 import type { VmStatus } from '../../src/protocol/types.js';
 import { isProcessAlive } from '../../src/shared/process.js';
-import { simBhyvectlPath } from '../../src/bhyvesim/paths.js';
+import { ensureSimBootrom, simBhyvectlPath } from '../../src/bhyvesim/paths.js';
+import { simKernelTag } from '../../src/bhyvesim/title.js';
 import { BHYVE_SIM_BIN, VMSTATED_BIN } from './paths.js';
 import { runNode } from './run.js';
 import type { RunResult } from './run.js';
@@ -31,6 +33,8 @@ export interface VmFiles {
   hooks?: Record<string, string>;
   /** Extra lines for the bhyve config file (e.g. `sim.guest=reboot@1s`). */
   bhyveLines?: string[];
+  /** Leave out the boot ROM line (`lpc.bootrom=<env.bootrom>`) the bhyve config file has by default. */
+  noBootrom?: boolean;
 }
 
 export interface VmstatedEnv {
@@ -41,6 +45,8 @@ export interface VmstatedEnv {
   logdir: string;
   rundir: string;
   simdir: string;
+  /** A stand-in boot ROM (it exists): every VM's bhyve config names it unless told not to. */
+  bootrom: string;
   /** The environment for vmstated and the simulator (BHYVE_SIM_DIR set). */
   env: NodeJS.ProcessEnv;
   /** Writes `<configdir>/<name>/config` (+ bhyve_config, hooks); returns the VM's directory. */
@@ -71,19 +77,20 @@ function uclValue(value: string | number | boolean): string {
 
 /**
  * Pids of the processes of one test env, other than this process: those whose command line names
- * `dir` (the daemon, its workers, hook scripts, bhyve's shell) and those whose environment does.
- * A simulated bhyve retitles itself `bhyve: <vm>` (as real bhyve does), so only its environment
- * (BHYVE_SIM_DIR under `dir`, inherited from the daemon) still names the env: read where /proc
- * has it (Linux; the suite runs as root, so every process's environment is readable).
+ * `dir` (the daemon, its workers, hook scripts, bhyve's shell), the simulated bhyves of the state
+ * dir `<dir>/sim` (their title, `bhyve: <vm> (bhyve-sim TAG)`, names it by a tag:
+ * src/bhyvesim/title.ts), and those whose environment names `dir` (BHYVE_SIM_DIR under `dir`,
+ * inherited from the daemon; read where /proc has it: Linux, and the suite runs as root).
  */
 export function processesMentioning(dir: string): number[] {
   const ps = spawnSync('ps', ['-ax', '-ww', '-o', 'pid=,args='], { encoding: 'utf8' });
   if (ps.status !== 0) throw new Error(`ps failed: ${ps.stderr}`);
+  const simTitle = `(bhyve-sim ${simKernelTag(path.join(dir, 'sim'))})`;
   return ps.stdout
     .split('\n')
     .map((line) => ({ pid: Number.parseInt(line.trim(), 10), line }))
     .filter(({ pid }) => Number.isInteger(pid) && pid !== process.pid && pid !== ps.pid)
-    .filter(({ pid, line }) => line.includes(dir) || environmentMentions(pid, dir))
+    .filter(({ pid, line }) => line.includes(dir) || line.endsWith(simTitle) || environmentMentions(pid, dir))
     .map(({ pid }) => pid);
 }
 
@@ -124,18 +131,21 @@ export function createVmstatedEnv(prefix = 'vmstated-test-'): VmstatedEnv {
     logdir: path.join(dir, 'log'),
     rundir: path.join(dir, 'run'),
     simdir: path.join(dir, 'sim'),
+    bootrom: ensureSimBootrom(path.join(dir, 'sim')),
     env: { ...process.env, BHYVE_SIM_DIR: path.join(dir, 'sim') },
 
     writeVm(name, options = {}, files = {}) {
       const vmdir = path.join(configdir, name);
       fs.mkdirSync(vmdir, { recursive: true });
-      const keys: VmOptions = { configfile: 'bhyve_config', stoptimeout: '5s', hooktimeout: '10s', ...options };
+      // settletime 0: the settle rule (workers/settle.ts) is off unless a test is about it
+      const keys: VmOptions = { configfile: 'bhyve_config', stoptimeout: '5s', hooktimeout: '10s', settletime: 0, ...options };
       const body = Object.entries(keys)
         .filter((entry): entry is [string, string | number | boolean] => entry[1] !== undefined)
         .map(([key, value]) => `    ${key} = ${uclValue(value)};\n`)
         .join('');
       fs.writeFileSync(path.join(vmdir, 'config'), `${name} {\n${body}}\n`);
-      const bhyveLines = ['lpc.com1.path=stdio', 'sim.acpi_delay=100ms', ...(files.bhyveLines ?? [])];
+      const rom = files.noBootrom === true ? [] : [`${bootromKey() ?? 'lpc.bootrom'}=${env.bootrom}`];
+      const bhyveLines = ['lpc.com1.path=stdio', ...rom, 'sim.acpi_delay=100ms', ...(files.bhyveLines ?? [])];
       fs.writeFileSync(path.join(vmdir, 'bhyve_config'), bhyveLines.join('\n') + '\n');
       for (const [hook, script] of Object.entries(files.hooks ?? {})) {
         fs.writeFileSync(path.join(vmdir, hook), `#!/bin/sh\n${script}\n`, { mode: 0o755 });

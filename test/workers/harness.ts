@@ -127,6 +127,8 @@ export class VmFixture {
       startdelay: 0,
       stoptimeout: 0.5,
       hooktimeout: 1,
+      // the settle rule is off unless a test is about it (workers/settle.ts)
+      settletime: 0,
       ...setup.config,
     };
     t.after(() => this.cleanup());

@@ -1,0 +1,70 @@
+/**
+ * `npm run demo` keeps every file it makes under ./run, as README.md promises: run bin/demo.js in a
+ * throwaway copy of the checkout (its own bin/, examples/ and package.json; dist/ linked), let the
+ * daemon launch the first autostarted VM (a launch writes a generated bhyve config), Ctrl-C it, then
+ * compare the checkout with what it was.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { bootromKey } from '../../src/config/bootrom.js';
+import { PROJECT_ROOT } from '../helpers/paths.js';
+import { waitFor } from '../helpers/vmstated-env.js';
+
+/** Every path under `root` (not following links) with its size and mtime. */
+function snapshot(root: string, dir = root, into = new Map<string, string>()): Map<string, string> {
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    const file = path.join(dir, entry.name);
+    const stat = fs.lstatSync(file);
+    into.set(path.relative(root, file), `${stat.size}/${stat.mtimeMs}`);
+    if (entry.isDirectory()) snapshot(root, file, into);
+  }
+  return into;
+}
+
+test('npm run demo leaves nothing outside ./run; its copy of the examples has a stand-in boot ROM and strict modes', { timeout: 90_000 }, async (t) => {
+  const checkout = fs.mkdtempSync(path.join(os.tmpdir(), 'vmstated-demo-'));
+  t.after(() => fs.rmSync(checkout, { recursive: true, force: true }));
+  fs.cpSync(path.join(PROJECT_ROOT, 'bin'), path.join(checkout, 'bin'), { recursive: true });
+  fs.cpSync(path.join(PROJECT_ROOT, 'examples'), path.join(checkout, 'examples'), { recursive: true });
+  fs.copyFileSync(path.join(PROJECT_ROOT, 'package.json'), path.join(checkout, 'package.json'));
+  fs.symlinkSync(path.join(PROJECT_ROOT, 'dist'), path.join(checkout, 'dist'));
+  const before = snapshot(checkout);
+
+  const demo = spawn(process.execPath, [path.join(checkout, 'bin', 'demo.js')], { cwd: checkout, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  demo.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+  demo.stderr.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+  const exited = new Promise<number | null>((resolve) => demo.once('exit', (code) => resolve(code)));
+  t.after(() => demo.kill('SIGKILL'));
+  const copy = path.join(checkout, 'run', 'examples');
+  try {
+    await waitFor('db, the first autostarted VM, to be launched (its generated config written)', () =>
+      (fs.existsSync(path.join(copy, 'db', 'bhyve_config.generated')) ? true : undefined), 45_000);
+  } catch (error) {
+    throw new Error(`${(error as Error).message}\n--- demo output ---\n${output}`);
+  }
+  demo.kill('SIGINT');
+  assert.equal(await exited, 0, output);
+
+  const after = snapshot(checkout);
+  const outside = [...after].filter(([file, stamp]) => !file.startsWith(`run${path.sep}`) && file !== 'run' && before.get(file) !== stamp);
+  assert.deepEqual(outside.map(([file]) => file), [], 'files made or changed outside ./run');
+  assert.ok(before.size === [...after.keys()].filter((file) => !file.startsWith('run')).length, 'nothing removed outside ./run');
+
+  const rom = path.join(checkout, 'run', 'bhyve-sim', 'BHYVE_UEFI.fd');
+  assert.ok(fs.statSync(rom).isFile());
+  assert.match(fs.readFileSync(path.join(copy, 'web', 'bhyve_config'), 'utf8'), new RegExp(`^${bootromKey() ?? 'lpc.bootrom'}=${rom}$`, 'm'));
+  assert.match(fs.readFileSync(path.join(checkout, 'examples', 'web', 'bhyve_config'), 'utf8'), /^lpc\.bootrom=\/usr\/local\/share\/uefi-firmware\/BHYVE_UEFI\.fd$/m, 'the examples keep the real path');
+  for (const vm of ['build', 'db', 'web']) {
+    const dir = path.join(copy, vm);
+    assert.equal(fs.statSync(dir).mode & 0o777, 0o755, dir);
+    for (const file of fs.readdirSync(dir).filter((name) => !name.endsWith('.generated'))) {
+      const executable = (fs.statSync(path.join(checkout, 'examples', vm, file)).mode & 0o111) !== 0;
+      assert.equal(fs.statSync(path.join(dir, file)).mode & 0o777, executable ? 0o755 : 0o644, `${vm}/${file}`);
+    }
+  }
+});

@@ -1,0 +1,55 @@
+/**
+ * Only our own vmm instances: a cold start destroys a stale /dev/vmm/NAME before launching bhyve
+ * (bhyvectl --destroy, usr.sbin/bhyvectl/bhyvectl.c, destroys whatever instance has that name,
+ * running or not). A bhyve of the same name that vmstated did not start (run by hand, by another
+ * manager) would be killed on the spot. So before the start does anything, the process table is
+ * searched for a bhyve of that name (its title is `bhyve: NAME`, set by setproctitle() in
+ * usr.sbin/bhyve/bhyverun.c; src/shared/process-table.ts); if one runs that is not this worker's
+ * own, the start fails and nothing is destroyed. An instance with no bhyve is destroyed as before.
+ *
+ * A running bhyve always holds its instance (bhyverun.c, do_open(): vm_create()/vm_open() come
+ * before the guest runs), so without /dev/vmm/NAME there is nothing to search for: the usual cold
+ * start (the instance was destroyed at the last stop) costs a stat, not a scan of every process.
+ *
+ * A simulated bhyve belongs to the kernel of its state dir (src/bhyvesim/title.ts): one of another
+ * state dir is not a VM of ours to protect. Real bhyve runs only on FreeBSD: elsewhere a process
+ * titled `bhyve: NAME` without a simulator's tag is no VM at all.
+ */
+import { bhyveProcessesOf, type ProcessEntry } from '../src/shared/process-table.js';
+import fs from 'node:fs';
+import { simStateDir, vmmRecordPath } from '../src/bhyvesim/paths.js';
+import { simKernelTag, simKernelTagOf } from '../src/bhyvesim/title.js';
+import { SequenceFailure } from './sequence-failure.js';
+
+/** Whether a bhyve process runs on our kernel: a real one on FreeBSD, or a simulated one of our state dir. */
+export function onOurKernel(entry: ProcessEntry, ourSimKernel: string, platform: NodeJS.Platform = process.platform): boolean {
+  const kernel = simKernelTagOf(entry.args);
+  return kernel === null ? platform === 'freebsd' : kernel === ourSimKernel;
+}
+
+/** The bhyves of VM `name` now running that are not `ours`, on our (real or simulated) kernel. */
+export async function foreignBhyves(name: string, ours: number | null, env: NodeJS.ProcessEnv = process.env): Promise<ProcessEntry[]> {
+  const ourSimKernel = simKernelTag(simStateDir(env));
+  return (await bhyveProcessesOf(name)).filter((entry) => entry.pid !== ours && onOurKernel(entry, ourSimKernel));
+}
+
+/** Whether VM `name` has a kernel instance: /dev/vmm/NAME, or the simulator's record of our state dir. */
+function instanceExists(name: string, env: NodeJS.ProcessEnv): boolean {
+  return fs.existsSync(`/dev/vmm/${name}`) || fs.existsSync(vmmRecordPath(simStateDir(env), name));
+}
+
+/** Throws (failure mode, the instance kept) when a bhyve we did not start runs VM `name`, or when that cannot be told. */
+export async function refuseForeignBhyve(name: string, ours: number | null, env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  if (!instanceExists(name, env)) return;
+  let foreign: ProcessEntry[];
+  try {
+    foreign = await foreignBhyves(name, ours, env);
+  } catch (error) {
+    throw new SequenceFailure(`cannot tell whether another bhyve runs VM ${name} (ps failed: ${(error as Error).message}); ` +
+      `/dev/vmm/${name} is not destroyed and bhyve is not launched`, { keepInstance: true });
+  }
+  if (foreign.length === 0) return;
+  const who = foreign.map((entry) => `pid ${entry.pid} (${entry.args})`).join(', ');
+  throw new SequenceFailure(`a bhyve that vmstated did not start runs VM ${name}: ${who}; vmstated does not destroy ` +
+    `/dev/vmm/${name} while it runs: stop that bhyve (or rename this VM), then failreset ${name}`, { keepInstance: true });
+}
