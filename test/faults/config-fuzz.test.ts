@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { ensureSimBootrom } from '../../src/bhyvesim/paths.js';
+import { bootromKey } from '../../src/config/bootrom.js';
 import { loadConfigDir } from '../../src/config/load.js';
 import { MAX_CONFIG_BYTES } from '../../src/shared/safe-read.js';
 import { SPECIAL_SHAPES, writeSpecial } from '../helpers/hostile-files.js';
@@ -88,7 +90,8 @@ test('hostile files as a config, an included file or a bhyve config (FIFOs, link
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vmstated-config-hostile-'));
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
   const random = seededRandom(SEED + 1);
-  const vm = (name: string, config = `${name} { configfile = bhyve_config; }\n`, bhyve = 'hostbridge=hostbridge\n'): string => {
+  const rom = ensureSimBootrom(path.join(dir, '.sim'));
+  const vm = (name: string, config = `${name} { configfile = bhyve_config; }\n`, bhyve = `hostbridge=hostbridge\n${bootromKey() ?? 'lpc.bootrom'}=${rom}\n`): string => {
     fs.mkdirSync(path.join(dir, name));
     fs.writeFileSync(path.join(dir, name, 'config'), config);
     fs.writeFileSync(path.join(dir, name, 'bhyve_config'), bhyve);
