@@ -46,7 +46,11 @@ export function humanLine(json: string): string {
 export function createDaemonLog(options: { foreground: boolean; verbose: boolean; logdir: string }): DaemonLog {
   const level = options.verbose ? 'debug' : 'info';
   if (options.foreground) {
-    const stream = { write: (line: string): void => void process.stderr.write(humanLine(line)) };
+    // A terminal that went away (EIO) or a closed pipe (EPIPE) ends the foreground log, not the
+    // daemon: without this, each failed write was an uncaught error, logged by a write that failed.
+    let stderrGone = false;
+    process.stderr.on('error', () => (stderrGone = true));
+    const stream = { write: (line: string): void => void (stderrGone || process.stderr.write(humanLine(line))) };
     return { log: pino({ level, base: undefined }, stream), reopen: () => {}, flush: () => {} };
   }
   fs.mkdirSync(options.logdir, { recursive: true, mode: 0o750 });
