@@ -70,9 +70,15 @@ export async function readProcessTable(): Promise<ProcessEntry[]> {
 
 /** One process, or null when there is none with that pid. */
 export async function readProcess(pid: number): Promise<ProcessEntry | null> {
-  if (!Number.isSafeInteger(pid) || pid <= 0) return null;
-  const entries = parseProcessTable(await runPs(['-ww', ...COLUMNS, '-p', String(pid)]));
-  return entries.find((entry) => entry.pid === pid) ?? null;
+  return (await readProcesses([pid])).get(pid) ?? null;
+}
+
+/** Those of `pids` that are processes now, by pid (one ps for them all). */
+export async function readProcesses(pids: readonly number[]): Promise<Map<number, ProcessEntry>> {
+  const wanted = pids.filter((pid) => Number.isSafeInteger(pid) && pid > 0);
+  if (wanted.length === 0) return new Map();
+  const entries = parseProcessTable(await runPs(['-ww', ...COLUMNS, ...wanted.flatMap((pid) => ['-p', String(pid)])]));
+  return new Map(entries.filter((entry) => wanted.includes(entry.pid)).map((entry) => [entry.pid, entry]));
 }
 
 /** The bhyve processes of VM `name` that exist now. */
