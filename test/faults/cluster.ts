@@ -13,17 +13,28 @@ export function vmNames(count: number, prefix = 'vm'): string[] {
   return Array.from({ length: count }, (_, i) => `${prefix}${String(i).padStart(2, '0')}`);
 }
 
-/** Running simulated bhyves of this env by VM name (their command line ends with the VM name). */
+/**
+ * Running simulated bhyves of this env by VM name. Once running, a bhyve shows only its title
+ * (`bhyve: <name>`, as bhyverun.c sets it), so it is known as this env's by its parent, bhyve's
+ * keeper, whose command line names the env's run directory; a bhyve not yet titled by its own
+ * command line (the simulator's script, the VM name last).
+ */
 export function bhyvesByVm(env: VmstatedEnv): Map<string, number[]> {
-  const ps = spawnSync('ps', ['-ax', '-ww', '-o', 'pid=,args='], { encoding: 'utf8' });
+  const ps = spawnSync('ps', ['-ax', '-ww', '-o', 'pid=,ppid=,args='], { encoding: 'utf8' });
   if (ps.status !== 0) throw new Error(`ps failed: ${ps.stderr}`);
+  const processes = ps.stdout.split('\n').flatMap((line) => {
+    const match = /^\s*(\d+)\s+(\d+)\s(.*)$/.exec(line);
+    return match === null ? [] : [{ pid: Number(match[1]), ppid: Number(match[2]), args: match[3]!.trim() }];
+  });
+  const argsOf = new Map(processes.map((p) => [p.pid, p.args]));
   const byVm = new Map<string, number[]>();
-  for (const line of ps.stdout.split('\n')) {
-    const fields = line.trim().split(/\s+/);
-    // The bhyve itself, not a worker whose options name the simulator.
-    if (!fields.slice(1, 3).some((field) => field.endsWith('/bhyve-sim.js')) || !line.includes(env.dir)) continue;
-    const pid = Number.parseInt(fields[0]!, 10);
-    const vm = fields[fields.length - 1]!;
+  for (const { pid, ppid, args } of processes) {
+    const titled = /^bhyve: (\S+)/.exec(args);
+    const words = args.split(/\s+/);
+    const untitled = words.slice(0, 2).some((word) => word.endsWith('/bhyve-sim.js')) && args.includes(env.dir);
+    if (titled === null && !untitled) continue;
+    if (titled !== null && !(argsOf.get(ppid) ?? '').includes(env.dir)) continue;
+    const vm = titled?.[1] ?? words[words.length - 1]!;
     byVm.set(vm, [...(byVm.get(vm) ?? []), pid]);
   }
   return byVm;

@@ -70,17 +70,26 @@ function uclValue(value: string | number | boolean): string {
 }
 
 /**
- * Pids of the processes whose command line names `dir` (the daemon, its workers, simulated bhyves
- * and hook scripts of one test env all do), other than this process. ps(1) works on Linux and FreeBSD.
+ * Pids of the processes whose command line names `dir` (the daemon, its workers, bhyve's keepers
+ * and hook scripts of one test env all do), and of their descendants (a simulated bhyve shows only
+ * its title, `bhyve: <name>`, as bhyverun.c sets it), other than this process. ps(1) works on
+ * Linux and FreeBSD.
  */
 export function processesMentioning(dir: string): number[] {
-  const ps = spawnSync('ps', ['-ax', '-ww', '-o', 'pid=,args='], { encoding: 'utf8' });
+  const ps = spawnSync('ps', ['-ax', '-ww', '-o', 'pid=,ppid=,args='], { encoding: 'utf8' });
   if (ps.status !== 0) throw new Error(`ps failed: ${ps.stderr}`);
-  return ps.stdout
-    .split('\n')
-    .filter((line) => line.includes(dir))
-    .map((line) => Number.parseInt(line.trim(), 10))
-    .filter((pid) => Number.isInteger(pid) && pid !== process.pid && pid !== ps.pid);
+  const processes = ps.stdout.split('\n').flatMap((line) => {
+    const match = /^\s*(\d+)\s+(\d+)\s(.*)$/.exec(line);
+    return match === null ? [] : [{ pid: Number(match[1]), ppid: Number(match[2]), args: match[3]! }];
+  });
+  const found = new Set(processes.filter((entry) => entry.args.includes(dir)).map((entry) => entry.pid));
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const entry of processes) {
+      if (found.has(entry.ppid) && !found.has(entry.pid)) grew = found.add(entry.pid) !== undefined;
+    }
+  }
+  return [...found].filter((pid) => pid !== process.pid && pid !== ps.pid);
 }
 
 /** Polls `check` until it returns a value other than undefined, or fails after timeoutMs. */
