@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import { createRequestHandler } from './commands.js';
 import type { DaemonControl } from './commands.js';
-import { claimInstance } from './instance.js';
+import { claimInstance, claimRunDir } from './instance.js';
 import { createDaemonLog } from './logger.js';
 import type { DaemonLog } from './logger.js';
 import type { DaemonOptions } from './options.js';
@@ -16,6 +16,7 @@ import { reattachWorkers } from './reattach.js';
 import { Registry } from './registry.js';
 import { brokenSets, loadConfigs, reload } from './reload.js';
 import { ControlServer } from './server.js';
+import type { FileLock } from '../shared/file-lock.js';
 
 export async function run(options: DaemonOptions, argv: readonly string[]): Promise<number> {
   const readyFd = takeReadyFd();
@@ -57,6 +58,7 @@ class Daemon {
   private readonly server: ControlServer;
   private ownsSocket = false;
   private ownsPidfile = false;
+  private runDirLock: FileLock | null = null;
   private shutdownStarted = false;
   private finished!: (status: number) => void;
   private readonly done = new Promise<number>((resolve) => (this.finished = resolve));
@@ -91,6 +93,7 @@ class Daemon {
       throw new Error(`cannot read the config directory ${configdir}: it does not exist or is not a directory`);
     }
     await claimInstance(pidfile, sockpath);
+    this.runDirLock = claimRunDir(rundir);
     const load = await loadConfigs(configdir);
     this.registry.addConfigs(load.vms, load.problems);
     this.registry.brokenNames = brokenSets(load).names;
@@ -172,5 +175,7 @@ class Daemon {
     if (this.ownsPidfile) removePidfile(this.options.pidfile);
     this.ownsSocket = false;
     this.ownsPidfile = false;
+    this.runDirLock?.release({ remove: true });
+    this.runDirLock = null;
   }
 }
