@@ -19,7 +19,7 @@ export const SPAWN_TIMEOUT_MS = 10_000;
 export async function spawnWorker(spec: WorkerSpec, timeoutMs = SPAWN_TIMEOUT_MS): Promise<{ pid: number; socket: string }> {
   const files = workerFiles(spec.rundir, spec.vm.name);
   fs.mkdirSync(spec.rundir, { recursive: true });
-  const holder = lockHolder(files.lock);
+  const holder = await lockHolder(files.lock);
   if (holder !== undefined) throw new Error(`a worker for ${spec.vm.name} is already running (pid ${holder ?? 'unknown'}, holds ${files.lock})`);
   fs.writeFileSync(files.spec, JSON.stringify(spec), { mode: 0o600 });
   const stderr = fs.openSync(files.stderr, 'w', 0o600);

@@ -84,7 +84,7 @@ export type ReattachOutcome = 'attached' | 'adopted' | 'gone' | 'unreachable';
 export async function reattachRecord(registry: Registry, record: WorkerRecord, knownBhyvePid: number | null = null): Promise<ReattachOutcome> {
   const entry = registry.get(record.vm);
   const files = workerFiles(registry.options.rundir, record.vm);
-  const holder = lockHolder(files.lock);
+  const holder = await lockHolder(files.lock);
   if (holder !== undefined) {
     const outcome = await attachLiveWorker(registry, entry, files, holder ?? record.workerPid);
     if (outcome !== 'replace') return outcome;
@@ -156,8 +156,8 @@ async function attachLiveWorker(registry: Registry, entry: VmEntry | undefined, 
     link.close();
     if (await isWorkerProcess(workerPid, files)) process.kill(workerPid, 'SIGKILL');
     const deadline = Date.now() + KILLED_WAIT_MS;
-    while (lockHolder(files.lock) !== undefined && Date.now() < deadline) await sleep(50);
-    return lockHolder(files.lock) === undefined ? 'replace' : 'unreachable';
+    while ((await lockHolder(files.lock)) !== undefined && Date.now() < deadline) await sleep(50);
+    return (await lockHolder(files.lock)) === undefined ? 'replace' : 'unreachable';
   }
 }
 

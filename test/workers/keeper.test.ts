@@ -123,14 +123,14 @@ test('output is followed from an offset, resumed, and truncated once consumed an
 
 test('a lock is held by one process at a time, names its holder, and goes with its holder', async (t) => {
   const file = path.join(tempDir(t), 'web.lock');
-  assert.equal(lockHolder(file), undefined);
+  assert.equal(await lockHolder(file), undefined);
   const first = tryLockFile(file);
   assert.ok('lock' in first);
   assert.deepEqual(tryLockFile(file), { holder: process.pid });
-  assert.equal(lockHolder(file), process.pid);
+  assert.equal(await lockHolder(file), process.pid);
   first.lock.release({ remove: true });
   assert.equal(fs.existsSync(file), false);
-  assert.equal(lockHolder(file), undefined);
+  assert.equal(await lockHolder(file), undefined);
 
   const holderScript = `import('${new URL('../../src/shared/file-lock.js', import.meta.url).href}').then(({ tryLockFile }) => { tryLockFile(${JSON.stringify(file)}); console.log('held'); setInterval(() => {}, 1000); });`;
   const holder = spawn(process.execPath, ['-e', holderScript], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -138,7 +138,7 @@ test('a lock is held by one process at a time, names its holder, and goes with i
   await new Promise((resolve) => holder.stdout.once('data', resolve));
   assert.deepEqual(tryLockFile(file), { holder: holder.pid });
   holder.kill('SIGKILL');
-  await waitFor('the kernel to drop the dead holder\'s lock', () => (lockHolder(file) === undefined ? true : undefined));
+  await waitFor('the kernel to drop the dead holder\'s lock', async () => ((await lockHolder(file)) === undefined ? true : undefined));
   const after = tryLockFile(file);
   assert.ok('lock' in after, 'a lock file left by a crash blocks nothing');
   after.lock.release();
