@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import type { Readable } from 'node:stream';
 import type { BhyveExit } from '../src/protocol/types.js';
-import { readProcesses } from '../src/shared/process-table.js';
+import { isBhyveOf, readProcess, readProcesses } from '../src/shared/process-table.js';
 import { isProcessAlive } from '../src/shared/process.js';
 import type { BhyveRun } from './api.js';
 import { OutputFollower } from './bhyve-output.js';
@@ -138,7 +138,7 @@ class KeptBhyve implements BhyveProcess {
       exit = exitFromStatus(outcome);
     } else {
       this.context.log.line('vmstated', `${outcome}: bhyve's exit status is unknown and counts as a crash`);
-      if (this.alive && isProcessAlive(this.pid)) {
+      if (await this.runsWithoutKeeper()) {
         this.context.log.line('vmstated', `bhyve pid ${this.pid} runs on without its keeper; watching it by its pid`);
         while (isProcessAlive(this.pid)) await new Promise((resolve) => setTimeout(resolve, UNKEPT_POLL_MS));
       }
@@ -148,6 +148,17 @@ class KeptBhyve implements BhyveProcess {
     await Promise.all([this.stdout?.finish(), this.stderr?.finish()]);
     if (this.saveTimer !== null) clearTimeout(this.saveTimer);
     this.resolveExit(exit);
+  }
+
+  /**
+   * Whether this run's bhyve still runs once its keeper is gone: its keeper no longer holds its pid
+   * from reuse, so it must still be this VM's bhyve (title) started when recorded.
+   */
+  private async runsWithoutKeeper(): Promise<boolean> {
+    if (!this.alive || !isProcessAlive(this.pid)) return false;
+    const entry = await readProcess(this.pid).catch(() => null);
+    const { bhyveStartedAt } = this.record;
+    return entry !== null && isBhyveOf(entry, this.context.name) && (bhyveStartedAt === null || entry.startedAt === bhyveStartedAt);
   }
 
   private saveOffsets(now: boolean): void {

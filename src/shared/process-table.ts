@@ -53,10 +53,13 @@ export function parseProcessTable(output: string): ProcessEntry[] {
 /** Columns asked of ps; `args` last, as it may hold spaces. */
 const COLUMNS = ['-o', 'pid=', '-o', 'ppid=', '-o', 'lstart=', '-o', 'args='];
 
+/** A ps that has not answered by then is killed: re-attach and a worker's take-over must not hang on it. */
+const PS_TIMEOUT_MS = 10_000;
+
 /** Runs ps in the C locale (stable lstart) and resolves with its output, also when it exits 1 (no such pid). */
 function runPs(args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile('ps', args, { env: { ...process.env, LC_ALL: 'C' }, maxBuffer: 64 * 1024 * 1024 }, (error, stdout) => {
+    execFile('ps', args, { env: { ...process.env, LC_ALL: 'C' }, maxBuffer: 64 * 1024 * 1024, timeout: PS_TIMEOUT_MS }, (error, stdout) => {
       if (error && typeof error.code !== 'number') reject(error);
       else resolve(stdout);
     });

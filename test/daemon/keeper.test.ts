@@ -14,6 +14,7 @@ import { sendControl, type ControlRequest } from '../../src/bhyvesim/control.js'
 import { controlSocketPath } from '../../src/bhyvesim/paths.js';
 import type { VmStatus } from '../../src/protocol/types.js';
 import { isProcessAlive } from '../../src/shared/process.js';
+import { readProcess } from '../../src/shared/process-table.js';
 import { createVmstatedEnv, killAndWait, waitFor, type VmstatedEnv } from '../helpers/vmstated-env.js';
 import { bhyvesByVm } from '../faults/cluster.js';
 
@@ -143,4 +144,26 @@ test('a live worker whose socket was removed is reached again, not doubled; a se
   assert.deepEqual(bhyvesByVm(env).get('web'), [started.pid], 'still one bhyve');
   assert.match(env.vmLog('web'), /control socket .* was removed or replaced: listening on it again/);
   assert.equal(env.vmLog('web').match(/launched bhyve pid/g)?.length, 1);
+});
+
+test('a keeper killed by SIGKILL: bhyve is watched by its pid, and its end, status unknown, counts as a crash; its worker alive or not', async (t) => {
+  const env = createVmstatedEnv();
+  t.after(() => env.destroy());
+  for (const vm of ['kept', 'alone']) env.writeVm(vm, { maxrestart: 5 });
+  await env.startDaemon();
+  const client = await env.client();
+  const started = await Promise.all(['kept', 'alone'].map(async (vm) => (await client.request<{ status: VmStatus }>('start', { vm })).status));
+  client.close();
+  await bootedAll(env, ['kept', 'alone']);
+  for (const { pid } of started) await killAndWait((await readProcess(pid!))!.ppid); // bhyve's keeper
+  await killAndWait(started[1]!.workerPid!);
+  const alone = await env.waitForStatus('alone', (s) => s.workerPid !== null && s.workerPid !== started[1]!.workerPid);
+  assert.deepEqual([alone.state, alone.pid], ['running', started[1]!.pid], 'taken over without its keeper');
+
+  for (const { name } of started) await control(env, name, { op: 'guest', action: 'poweroff' });
+  for (const { name, pid } of started) {
+    const after = await env.waitForStatus(name, (s) => s.state === 'running' && s.restarts === 1 && s.pid !== pid);
+    assert.deepEqual([after.lastExit?.code, after.lastExit?.meaning], [null, "exit status unknown (bhyve's keeper was gone)"], name);
+    assert.match(env.vmLog(name), /keeper .*(killed by SIGKILL|is gone) without recording how bhyve ended/, `${name}: the VM log says why`);
+  }
 });
