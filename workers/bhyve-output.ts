@@ -12,7 +12,8 @@
  * worker that dies in between logs the old content again rather than skipping new output.
  */
 import fs from 'node:fs';
-import { PassThrough } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
+import type { OutputSink } from './bounded-output.js';
 import type { VmLog } from './vm-log.js';
 
 const CHUNK_BYTES = 64 * 1024;
@@ -36,23 +37,21 @@ export class OutputFollower {
   private watcher: fs.FSWatcher | null = null;
   private readQueued = false;
   private offset: number;
-  /** The one place bhyve's bytes enter the VM log (VmLog cuts them into lines). */
-  private readonly sink = new PassThrough();
-  private readonly logged: Promise<void>;
+  /** Where bhyve's bytes enter the VM log: cut into bounded lines, floods summarized (bounded-output.ts). */
+  private readonly sink: OutputSink;
   private readonly tail: string[] | null;
+  private readonly tailDecoder = new StringDecoder('utf8');
   private tailPartial = '';
 
   constructor(
     readonly file: string,
     source: string,
-    log: VmLog,
+    private readonly log: VmLog,
     private readonly options: FollowOptions,
   ) {
     this.offset = options.offset;
-    this.logged = new Promise((resolve) => this.sink.once('end', resolve));
-    log.follow(this.sink, source);
+    this.sink = log.output(source);
     this.tail = options.keepTail === true ? [] : null;
-    if (this.tail !== null) this.sink.on('data', (text: string) => this.keepTail(text));
   }
 
   /** Bytes of the file consumed so far. */
@@ -72,7 +71,7 @@ export class OutputFollower {
     try {
       this.fd = fs.openSync(this.file, fs.constants.O_RDWR | fs.constants.O_NOFOLLOW);
     } catch (error) {
-      this.sink.write(`(vmstated cannot read ${this.file}: ${(error as Error).message})\n`);
+      this.log.line('vmstated', `cannot read ${this.file}: ${(error as Error).message}`);
       return;
     }
     try {
@@ -84,15 +83,14 @@ export class OutputFollower {
     this.queueRead();
   }
 
-  /** Reads to the end, stops following and resolves once every line is in the log. */
-  async finish(): Promise<void> {
+  /** Reads to the end, stops following and puts every line, the last one too, in the log. */
+  finish(): void {
     while (this.readSome() === 'more');
     this.watcher?.close();
     this.watcher = null;
     if (this.fd !== null) fs.closeSync(this.fd);
     this.fd = null;
     this.sink.end();
-    await this.logged;
   }
 
   private queueRead(): void {
@@ -114,7 +112,9 @@ export class OutputFollower {
       for (;;) {
         const count = fs.readSync(this.fd, buffer, 0, CHUNK_BYTES, this.offset);
         if (count === 0) break;
-        this.sink.write(Buffer.from(buffer.subarray(0, count)));
+        const chunk = Buffer.from(buffer.subarray(0, count));
+        this.sink.write(chunk);
+        if (this.tail !== null) this.keepTail(this.tailDecoder.write(chunk));
         this.offset += count;
         read += count;
         if (read >= BYTES_PER_TURN) {
@@ -125,7 +125,7 @@ export class OutputFollower {
       if (this.offset >= TRUNCATE_AT) this.truncate();
       else if (read > 0) this.options.onProgress(false);
     } catch (error) {
-      this.sink.write(`(vmstated stopped reading ${this.file}: ${(error as Error).message})\n`);
+      this.log.line('vmstated', `stopped reading ${this.file}: ${(error as Error).message}`);
       this.watcher?.close();
       this.watcher = null;
     }

@@ -145,7 +145,8 @@ class KeptBhyve implements BhyveProcess {
       exit = UNKNOWN_EXIT;
     }
     this.alive = false;
-    await Promise.all([this.stdout?.finish(), this.stderr?.finish()]);
+    this.stdout?.finish();
+    this.stderr?.finish();
     if (this.saveTimer !== null) clearTimeout(this.saveTimer);
     this.resolveExit(exit);
   }

@@ -12,7 +12,10 @@ import { tryLockFile, type FileLock } from '../src/shared/file-lock.js';
 import { reportFailure, reportReady, takeReadyFd } from '../src/shared/readiness.js';
 import { replaceFileSync } from '../src/shared/replace-file.js';
 import type { BhyveRun, WorkerApi, WorkerRecord, WorkerSpec } from './api.js';
-import { GeneratedConfigWriter } from '../src/config/generated.js';
+import { GeneratedConfigWriter, generatedConfigPath } from '../src/config/generated.js';
+import { VmConsole } from './console.js';
+import { serveConsole } from './console-server.js';
+import { consoleSocketPath } from './console-wire.js';
 import { VmLifecycle } from './lifecycle.js';
 import { parseWorkerSpec } from './records.js';
 import { checkRun } from './run-check.js';
@@ -46,6 +49,7 @@ async function main(): Promise<void> {
   const startedAt = new Date().toISOString();
   let server: Server | null = null;
   let socketInode: number | null = null;
+  let consoleServer: Server | null = null;
   let exiting = false;
   let run: BhyveRun | null = null;
   // The lifecycle's own history once it exists (an adopted bhyve is recorded while it is built).
@@ -67,8 +71,10 @@ async function main(): Promise<void> {
     if (exiting) return;
     exiting = true;
     server?.close();
+    vmConsole.close(`${spec.vm.name} is ${lifecycle.status().state}; its worker exits`);
+    consoleServer?.close();
     const bhyveFiles = lifecycle.bhyvePid() === null ? [files.bhyveOut, files.bhyveErr, files.bhyveExit, files.keeperFifo] : [];
-    for (const file of [files.socket, files.record, files.spec, files.stderr, ...bhyveFiles]) fs.rmSync(file, { force: true });
+    for (const file of [files.socket, files.record, files.spec, files.stderr, consoleSocketPath(spec.rundir, spec.vm.name), ...bhyveFiles]) fs.rmSync(file, { force: true });
     lifecycle.log.close();
     // let the reply to release() leave before the process goes
     setTimeout(() => {
@@ -81,6 +87,7 @@ async function main(): Promise<void> {
   const lifecycle = new VmLifecycle(spec, {
     writeGeneratedConfig: async (vm) => {
       await generatedConfig.write(vm);
+      await vmConsole.sync(generatedConfigPath(vm)); // our side of the console is open before bhyve starts
     },
     onBhyveRun: (current) => {
       run = current;
@@ -89,7 +96,12 @@ async function main(): Promise<void> {
     onRelease: () => exit(0),
   });
   restartHistory = () => lifecycle.restartHistory();
-  if (spec.adopt !== undefined) lifecycle.adopt(await checkRun(spec.vm.name, spec.rundir, spec.adopt));
+  // The console is opened at start for an adopted bhyve (from the config it runs with), before each launch otherwise.
+  const vmConsole = new VmConsole(spec.vm.name, lifecycle.log);
+  if (spec.adopt !== undefined) {
+    await vmConsole.sync(generatedConfigPath(spec.vm));
+    lifecycle.adopt(await checkRun(spec.vm.name, spec.rundir, spec.adopt));
+  }
 
   // Only the WorkerApi methods are reachable over the socket.
   const api: WorkerApi = {
@@ -105,6 +117,10 @@ async function main(): Promise<void> {
     restartHistory: () => lifecycle.restartHistory(),
   };
 
+  consoleServer = await serveConsole(vmConsole, consoleSocketPath(spec.rundir, spec.vm.name)).catch((error: Error) => {
+    lifecycle.log.line('vmstated', `console: no console socket, vmstatedctl console will not work: ${error.message}`);
+    return null;
+  });
   const listen = async (): Promise<void> => {
     server = await exposeOnSocketServer(api, files.socket);
     socketInode = fs.statSync(files.socket).ino;

@@ -4,10 +4,13 @@ import path from 'node:path';
 /** What names a worker's record; the registry finds workers by it after a restart. */
 export const WORKER_RECORD_SUFFIX = '.worker.json';
 
+/** A worker's socket is `<rundir>/<vm><workerSocketSuffix>`. */
+export const workerSocketSuffix = '.sock';
+
 export function workerFiles(rundir: string, vm: string) {
   const file = (suffix: string): string => path.join(rundir, `${vm}${suffix}`);
   return {
-    socket: file('.sock'),
+    socket: file(workerSocketSuffix),
     record: file(WORKER_RECORD_SUFFIX),
     spec: file('.spec.json'),
     /** The worker's stderr: its own trouble (bad spec, log write errors), readable after a crash. */

@@ -5,8 +5,9 @@
  *
  * Measures: time until the daemon serves; time to start all N; supervisor memory (PSS of the
  * registry and every worker) per running VM, and of bhyve's keeper (keeper-bench.ts); `status`
- * round trip at rest and while VMs reboot in
- * a loop; guest reboot (bhyve exit) to relaunch; `vmstatedctl status` beside `node -e 0`; SIGTERM
+ * round trip at rest, under a flood of the control socket by unprivileged users (flood.ts) and
+ * while VMs reboot in a loop; guest reboot (bhyve exit) to relaunch; `vmstatedctl status` beside
+ * `node -e 0`; SIGTERM
  * until every VM is stopped and nothing is left. Everything it starts is killed on exit or Ctrl-C.
  *
  * `status` is asked at a fixed pace (every --status-every ms, 10 by default: a monitor polling a
@@ -26,6 +27,7 @@ import { ControlClient } from '../../src/protocol/client.js';
 import type { VmStatus } from '../../src/protocol/types.js';
 import { VMSTATEDCTL_BIN } from '../helpers/paths.js';
 import { createVmstatedEnv, processesMentioning, waitFor } from '../helpers/vmstated-env.js';
+import { benchStatusUnderFlood } from './flood.js';
 import { machineCpuMs, percentile, privateDirtyKiB, processCpuMs, pssKiB, serviceEnvironment, wallTimes } from './measure.js';
 import { isProcessAlive } from '../../src/shared/process.js';
 import { keeperPssKiB } from './keeper-bench.js';
@@ -201,6 +203,7 @@ async function main(): Promise<void> {
   const atRest = await statusRoundTrips(client, (asked) => asked < 300);
   record('statusP50RestMs', `status p50, ${vmCount} running, at rest (asked every ${statusEveryMs} ms)`, percentile(atRest, 50), 'ms');
   record('statusP99RestMs', `status p99, ${vmCount} running, at rest`, percentile(atRest, 99), 'ms', '< 10');
+  await benchStatusUnderFlood({ socketDir: env.dir, sockpath: env.sockpath, client, statusRoundTrips, record, pssKiB, daemonPid });
 
   const rebootCpu = cpuMeter(daemonPid, 'Reboot');
   const rebootUntil = Date.now() + rebootSeconds * 1000;

@@ -70,26 +70,29 @@ function uclValue(value: string | number | boolean): string {
 }
 
 /**
- * Pids of the processes whose command line names `dir` (the daemon, its workers, bhyve's keepers
- * and hook scripts of one test env all do), and of their descendants (a simulated bhyve shows only
- * its title, `bhyve: <name>`, as bhyverun.c sets it), other than this process. ps(1) works on
- * Linux and FreeBSD.
+ * Pids of the processes of one test env, other than this process: those whose command line names
+ * `dir` (the daemon, its workers, hook scripts, bhyve's shell) and those whose environment does.
+ * A simulated bhyve retitles itself `bhyve: <vm>` (as real bhyve does), so only its environment
+ * (BHYVE_SIM_DIR under `dir`, inherited from the daemon) still names the env: read where /proc
+ * has it (Linux; the suite runs as root, so every process's environment is readable).
  */
 export function processesMentioning(dir: string): number[] {
-  const ps = spawnSync('ps', ['-ax', '-ww', '-o', 'pid=,ppid=,args='], { encoding: 'utf8' });
+  const ps = spawnSync('ps', ['-ax', '-ww', '-o', 'pid=,args='], { encoding: 'utf8' });
   if (ps.status !== 0) throw new Error(`ps failed: ${ps.stderr}`);
-  const processes = ps.stdout.split('\n').flatMap((line) => {
-    const match = /^\s*(\d+)\s+(\d+)\s(.*)$/.exec(line);
-    return match === null ? [] : [{ pid: Number(match[1]), ppid: Number(match[2]), args: match[3]! }];
-  });
-  const found = new Set(processes.filter((entry) => entry.args.includes(dir)).map((entry) => entry.pid));
-  for (let grew = true; grew; ) {
-    grew = false;
-    for (const entry of processes) {
-      if (found.has(entry.ppid) && !found.has(entry.pid)) grew = found.add(entry.pid) !== undefined;
-    }
+  return ps.stdout
+    .split('\n')
+    .map((line) => ({ pid: Number.parseInt(line.trim(), 10), line }))
+    .filter(({ pid }) => Number.isInteger(pid) && pid !== process.pid && pid !== ps.pid)
+    .filter(({ pid, line }) => line.includes(dir) || environmentMentions(pid, dir))
+    .map(({ pid }) => pid);
+}
+
+function environmentMentions(pid: number, dir: string): boolean {
+  try {
+    return fs.readFileSync(`/proc/${pid}/environ`, 'latin1').includes(dir);
+  } catch {
+    return false;
   }
-  return [...found].filter((pid) => pid !== process.pid && pid !== ps.pid);
 }
 
 /** Polls `check` until it returns a value other than undefined, or fails after timeoutMs. */
