@@ -53,22 +53,22 @@ test('power-off, halt, reboot, triple fault and abort end the same for a worker\
   await bootedAll(env, all);
 
   // Taken over: the worker dies under the running daemon, which hands the run to a new worker.
-  for (const vm of vmsOf(groups.takenOver)) {
+  await Promise.all(vmsOf(groups.takenOver).map(async (vm) => {
     const before = await env.status(vm);
     await killAndWait(before.workerPid!);
     const after = await env.waitForStatus(vm, (s) => s.workerPid !== null && s.workerPid !== before.workerPid);
     assert.deepEqual([after.state, after.pid], ['running', before.pid], `${vm}: the same bhyve, taken over`);
-  }
+  }));
   // Unwatched: the daemon and these workers die; the guests print, then act, with nobody there.
   const unwatched = await Promise.all(vmsOf(groups.unwatched).map((vm) => env.status(vm)));
   await killAndWait(daemon);
-  for (const status of unwatched) await killAndWait(status.workerPid!);
+  await Promise.all(unwatched.map((status) => killAndWait(status.workerPid!)));
   // bhyve's own diagnostics (stderr) meanwhile; its console is on com1's nmdm device, the console's business.
-  for (const { name } of unwatched) await control(env, name, { op: 'guest', action: 'honour-acpi' });
-  for (const [index, action] of ACTIONS.entries()) {
-    for (const group of Object.values(groups)) await control(env, `${group}-${action}`, { op: 'guest', action });
-    const exitFile = path.join(env.rundir, `${groups.unwatched}-${action}.bhyve.exit`);
-    await waitFor(`the keeper of ${unwatched[index]!.name} to record bhyve's exit`, () => (fs.existsSync(exitFile) ? true : undefined));
+  await Promise.all(unwatched.map(({ name }) => control(env, name, { op: 'guest', action: 'honour-acpi' })));
+  await Promise.all(ACTIONS.flatMap((action) => Object.values(groups).map((group) => control(env, `${group}-${action}`, { op: 'guest', action }))));
+  for (const { name } of unwatched) {
+    const exitFile = path.join(env.rundir, `${name}.bhyve.exit`);
+    await waitFor(`the keeper of ${name} to record bhyve's exit`, () => (fs.existsSync(exitFile) ? true : undefined));
   }
 
   await env.startDaemon();
