@@ -125,14 +125,16 @@ test('re-attach does not take over a record naming an unrelated process, and sto
   assert.equal(isProcessAlive(pid), true, 'the unrelated process was not signalled');
 });
 
-test('a live worker whose socket was removed is reached again, not doubled; a second daemon on the same run directory is refused', async (t) => {
+test('re-attach: a live worker whose socket was removed is reached again, not doubled; a failed take-over is retried by stop; a second daemon on the same run directory is refused', async (t) => {
   const env = createVmstatedEnv();
   t.after(() => env.destroy());
   env.writeVm('web');
+  env.writeVm('orphan');
   const daemon = await env.startDaemon();
   const client = await env.client();
-  const { status: started } = await client.request<{ status: VmStatus }>('start', { vm: 'web' });
+  const [web, orphan] = await Promise.all(['web', 'orphan'].map(async (vm) => (await client.request<{ status: VmStatus }>('start', { vm })).status));
   client.close();
+  await bootedAll(env, ['web', 'orphan']);
 
   const other = await env.runVmstated(['-s', path.join(env.dir, 'other.sock'), '-p', path.join(env.dir, 'other.pid')]);
   assert.notEqual(other.status, 0);
@@ -141,12 +143,28 @@ test('a live worker whose socket was removed is reached again, not doubled; a se
 
   fs.rmSync(path.join(env.rundir, 'web.sock'));
   await killAndWait(daemon);
+  await killAndWait(orphan!.workerPid!);
+  const spec = path.join(env.rundir, 'orphan.spec.json');
+  fs.rmSync(spec);
+  fs.mkdirSync(spec); // the spec of orphan's next worker cannot be written: the take-over fails
   await env.startDaemon();
+
   const attached = await env.status('web');
-  assert.deepEqual([attached.state, attached.pid, attached.workerPid], ['running', started.pid, started.workerPid], 'the same worker, reached again');
-  assert.deepEqual(bhyvesByVm(env).get('web'), [started.pid], 'still one bhyve');
+  assert.deepEqual([attached.state, attached.pid, attached.workerPid], ['running', web!.pid, web!.workerPid], 'the same worker, reached again');
+  assert.deepEqual(bhyvesByVm(env).get('web'), [web!.pid], 'still one bhyve');
   assert.match(env.vmLog('web'), /control socket .* was removed or replaced: listening on it again/);
   assert.equal(env.vmLog('web').match(/launched bhyve pid/g)?.length, 1);
+
+  const failed = await env.status('orphan');
+  assert.deepEqual([failed.state, failed.pid], ['failed', orphan!.pid]);
+  assert.match(failed.failureReason ?? '', /runs without a worker and could not be taken over \(vmstatedctl stop tries again\)/);
+  const admin = await env.client();
+  await assert.rejects(admin.request('failreset', { vm: 'orphan' }), /still runs without a worker; stop it first/);
+  fs.rmdirSync(spec);
+  const { status: stopped } = await admin.request<{ status: VmStatus }>('stop', { vm: 'orphan' });
+  admin.close();
+  assert.deepEqual([stopped.state, stopped.pid], ['stopped', null]);
+  await waitFor('the orphaned bhyve to be gone', () => (isProcessAlive(orphan!.pid!) ? undefined : true));
 });
 
 test('a keeper killed by SIGKILL: bhyve is watched by its pid, and its end, status unknown, counts as a crash; its worker alive or not', async (t) => {
@@ -170,3 +188,4 @@ test('a keeper killed by SIGKILL: bhyve is watched by its pid, and its end, stat
     assert.match(env.vmLog(name), /keeper .*(killed by SIGKILL|is gone) without recording how bhyve ended/, `${name}: the VM log says why`);
   }
 });
+
