@@ -3,7 +3,7 @@
  *
  * A worker is one detached Node process per active VM, started by the registry as
  *   node <dist>/workers/main.js <spec.json path>
- * It holds `<rundir>/<vm>.lock` for its whole life (one worker per VM), listens on
+ * It holds `<rundir>/<vm>.worker.lock` for its whole life (one worker per VM), listens on
  * `<rundir>/<vm>.sock`, where the registry (or a restarted one) reaches it with Comlink (src/rpc),
  * and writes `<rundir>/<vm>.worker.json` (WorkerRecord) so that a new registry can find it. It
  * removes them when it exits. Files in the run directory are parsed by workers/records.ts only.

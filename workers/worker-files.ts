@@ -15,8 +15,11 @@ export function workerFiles(rundir: string, vm: string) {
     spec: file('.spec.json'),
     /** The worker's stderr: its own trouble (bad spec, log write errors), readable after a crash. */
     stderr: file('.worker.err'),
-    /** Held (flock) by the VM's one worker for its whole life; holds its pid (src/shared/file-lock.ts). */
-    lock: file('.lock'),
+    /**
+     * Held (flock) by the VM's one worker for its whole life; holds its pid (src/shared/file-lock.ts).
+     * Not `<vm>.lock`: a VM may be named `vmstated`, and `vmstated.lock` is the daemon's.
+     */
+    lock: file('.worker.lock'),
     /** bhyve's standard output and error, which the worker follows into the VM log (workers/bhyve-output.ts). */
     bhyveOut: file('.bhyve.out'),
     bhyveErr: file('.bhyve.err'),

@@ -1,6 +1,6 @@
 /**
  * Kernel-enforced locks on files in the run directory, with flock(2) semantics: one vmstated per
- * run directory (`vmstated.lock`), one worker per VM (`<vm>.lock`). The kernel drops a lock when
+ * run directory (`vmstated.lock`), one worker per VM (`<vm>.worker.lock`). The kernel drops a lock when
  * its holder dies, however it dies, so a lock file left by a crash never blocks anyone, and a pid
  * that was reused never passes for its holder. The holder writes its pid into the file so that a
  * refusal can name it.

@@ -99,14 +99,20 @@ while :; do sleep 0.05; done
     assert.ok(!target.includes(vm.root) && !target.startsWith('socket:'), `bhyve inherited fd ${fd} (${target}): the lock, a socket or a log of the worker`);
   }
 
-  const listing = (): string[] => fs.readdirSync(vm.rundir).map((file) => `${file} ${fs.statSync(path.join(vm.rundir, file)).mtimeMs}`).sort();
+  // Every file as it was (the record excepted: its own worker rewrites it as bhyve's output is consumed).
+  const listing = (): string[] =>
+    fs.readdirSync(vm.rundir).map((file) => {
+      const stat = fs.statSync(path.join(vm.rundir, file));
+      return file === 'web.worker.json' ? file : `${file} ${stat.ino} ${stat.mtimeMs}`;
+    }).sort();
   const before = listing();
   const specCopy = path.join(vm.root, 'second.spec.json');
   fs.writeFileSync(specCopy, JSON.stringify(vm.spec({ bhyve: inspecting })));
   const second = spawnSync(process.execPath, [fileURLToPath(new URL('../../workers/worker.mjs', import.meta.url)), specCopy], { encoding: 'utf8', timeout: 10_000 });
   assert.equal(second.status, 1);
-  assert.match(second.stderr, new RegExp(`a worker for web is already running \\(pid ${vm.workerPid}, holds .*web\\.lock\\); this one exits without touching anything`));
+  assert.match(second.stderr, new RegExp(`a worker for web is already running \\(pid ${vm.workerPid}, holds .*web\\.worker\\.lock\\); this one exits without touching anything`));
   assert.deepEqual(listing(), before, 'not a file of the running worker was touched');
+  assert.equal(parseWorkerRecord(fs.readFileSync(path.join(vm.rundir, 'web.worker.json'), 'utf8'))?.workerPid, vm.workerPid);
   assert.equal((await api.status()).state, 'running', 'the first worker serves on');
 });
 
