@@ -41,8 +41,9 @@ export const GO = 'go\ngo\n';
  *   process group, a shutdown script) does not take the keeper away from bhyve, while bhyve
  *   starts with their default actions (a trapped signal is reset in a child; an ignored one would
  *   survive exec, and SIGTERM is bhyve's ACPI power button). bhyve runs as a foreground command:
- *   an asynchronous one (`&`) would get SIGINT ignored, which a script cannot undo (POSIX 2.11), and
- *   the shell waits for a foreground command through any trapped signal, so the status is bhyve's.
+ *   an asynchronous one (`&`) gets SIGINT and SIGQUIT ignored (POSIX 2.11), which dash does not let
+ *   a script undo, and the shell waits for a foreground command through any trapped signal, so
+ *   the status it reports is bhyve's.
  * - The FIFO is created when missing (mode 0600) and held read-write on fd 4, for the keeper's life.
  * - The keeper's own standard error becomes /dev/null (bhyve's stays on fd 5 for bhyve and the
  *   keeper's own errors): the shell reports a foreground command killed by a signal there
@@ -50,9 +51,10 @@ export const GO = 'go\ngo\n';
  *   The shell that becomes bhyve takes fd 5 back as its fd 2 itself: a redirection on the command
  *   line would hold for the keeper too while it waits, and the report would land in bhyve's file.
  * - The shell that becomes bhyve says its pid, lets go of fd 3, waits for go, then execs bhyve with
- *   the FIFO as its standard input (read-write: a pipe it never sees the end of; /dev/null is
- *   rejected by kqueue, and end of file would make bhyve's stdio console spin: uart_backend.c,
- *   uart_rxfifo_drain stops only sockets that hang up), without fd 4.
+ *   the FIFO as its standard input (read-write: a pipe it never sees the end of; kqueue rejects
+ *   /dev/null, which bhyve's stdio console adds to it (usr.sbin/bhyve/mevent.c), and end of file
+ *   would make that console spin: uart_backend.c, uart_rxfifo_drain stops only sockets that hang
+ *   up), without fd 4.
  * - The second go line is read in a loop: a trapped signal may interrupt `read` (status > 128).
  */
 export const KEEPER_SCRIPT = [
