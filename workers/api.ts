@@ -3,9 +3,10 @@
  *
  * A worker is one detached Node process per active VM, started by the registry as
  *   node <dist>/workers/main.js <spec.json path>
- * It listens on `<rundir>/<vm>.sock`, where the registry (or a restarted one) reaches it with
- * Comlink (src/rpc). It writes `<rundir>/<vm>.worker.json` (WorkerRecord) so that a new registry
- * can find it, and removes both when it exits.
+ * It holds `<rundir>/<vm>.worker.lock` for its whole life (one worker per VM), listens on
+ * `<rundir>/<vm>.sock`, where the registry (or a restarted one) reaches it with Comlink (src/rpc),
+ * and writes `<rundir>/<vm>.worker.json` (WorkerRecord) so that a new registry can find it. It
+ * removes them when it exits. Files in the run directory are parsed by workers/records.ts only.
  */
 import type { VmConfig } from '../src/config/types.js';
 import type { BhyveExit, VmEvent, VmStatus } from '../src/protocol/types.js';
@@ -18,17 +19,36 @@ export interface WorkerSpec {
   bhyve: string;
   bhyvectl: string;
   verbose: boolean;
-  /** Set when the registry hands over a bhyve whose worker died: watch this pid, do not launch. */
-  adoptPid?: number;
+  /** Set when the registry hands over a bhyve run whose worker died: take it over, do not launch. */
+  adopt?: BhyveRun;
   /** Restart history (epoch ms of automatic restarts) carried over from a previous worker. */
   restartHistory?: number[];
+}
+
+/**
+ * One run of bhyve under its keeper (workers/keeper.ts), as the worker records it: what another
+ * worker needs to take it over, and to check that the processes it names are still those.
+ */
+export interface BhyveRun {
+  bhyvePid: number;
+  /** ps `lstart` of bhyve; null until ps answered, just after the launch. */
+  bhyveStartedAt: string | null;
+  /** null for a bhyve that has no keeper we know of: it is watched by its pid alone. */
+  keeperPid: number | null;
+  keeperStartedAt: string | null;
+  argv: string[];
+  /** Bytes of `<vm>.bhyve.out` and `<vm>.bhyve.err` already copied into the VM log. */
+  output: { stdout: number; stderr: number };
 }
 
 /** What a worker leaves in `<rundir>/<vm>.worker.json` while it lives. */
 export interface WorkerRecord {
   vm: string;
   workerPid: number;
+  /** The run's bhyve pid (as in `run`), kept for readers of the record that know nothing else. */
   bhyvePid: number | null;
+  /** The bhyve run it supervises, from just before bhyve is started until its exit is handled. */
+  run: BhyveRun | null;
   socket: string;
   startedAt: string;
   /** Epoch ms of the automatic restarts in the window, as of the last bhyve launch. */

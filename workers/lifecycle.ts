@@ -8,15 +8,16 @@ import { generatedConfigPath } from '../src/config/generated.js';
 import type { VmConfig } from '../src/config/types.js';
 import type { BhyveExit, TransitionReason, VmEvent, VmState, VmStatus } from '../src/protocol/types.js';
 import { vmStatus } from '../src/protocol/vm-status.js';
-import type { CommandOutcome, WorkerApi, WorkerSpec } from './api.js';
+import type { BhyveRun, CommandOutcome, WorkerApi, WorkerSpec } from './api.js';
 import { classifyExit, explainExit } from './bhyve-exit.js';
-import { adoptBhyve, prepareBhyve, type BhyveProcess, type PendingBhyve } from './bhyve-process.js';
+import { adoptBhyve, prepareBhyve, type BhyveContext, type BhyveProcess, type PendingBhyve } from './bhyve-process.js';
 import { destroyVmInstance } from './bhyvectl.js';
 import { EventFeed } from './event-feed.js';
 import { refuseForeignBhyve } from './foreign-instance.js';
 import { findHook, runHook, type HookResult } from './hooks.js';
 import { Mailbox } from './mailbox.js';
 import { RestartWindow } from './restart-window.js';
+import type { Adoption } from './run-check.js';
 import { SequenceFailure, type FailureDetails } from './sequence-failure.js';
 import { noteLaunch, settle, settleOrFail } from './settle.js';
 import { stopBhyve } from './stop-escalation.js';
@@ -31,8 +32,8 @@ interface LaunchPreparation {
 export interface LifecycleHost {
   /** Writes generatedConfigPath(vm), the file bhyve's shell is forked with before the write ends. */
   writeGeneratedConfig(vm: VmConfig): Promise<void>;
-  /** bhyve's pid changed (launch, exit): the worker record follows it. */
-  onBhyvePid(pid: number | null): void;
+  /** The bhyve run changed (launch, output consumed, exit): the worker record follows it. */
+  onBhyveRun(run: BhyveRun | null): void;
   /** `release()` accepted: the worker should exit. */
   onRelease(): void;
 }
@@ -78,7 +79,6 @@ export class VmLifecycle implements WorkerApi {
       this.emit({ type: 'log', vm: this.vm.name, problem, time: now() }),
     );
     this.log.line('vmstated', `worker ${process.pid} started for VM ${this.vm.name}`);
-    if (spec.adoptPid !== undefined) this.adopt(spec.adoptPid);
   }
 
   // ---- WorkerApi -------------------------------------------------------------------------------
@@ -374,6 +374,7 @@ export class VmLifecycle implements WorkerApi {
       cancelLaunch(preparation);
       throw error;
     }
+    this.host.onBhyveRun(pending.run()); // recorded before bhyve starts: a worker never loses track of it
     const bhyve = pending.go();
     this.log.line('vmstated', `launched bhyve pid ${bhyve.pid} (${reason}): ${bhyve.argv.join(' ')}`);
     this.emit({ type: 'launch', vm: this.vm.name, pid: bhyve.pid, time: now() });
@@ -387,7 +388,7 @@ export class VmLifecycle implements WorkerApi {
     const generated = this.host.writeGeneratedConfig(this.vm).catch((error: Error) => {
       throw new SequenceFailure(`cannot write the generated bhyve config for ${this.vm.configfile}: ${error.message}`);
     });
-    const bhyve = prepareBhyve(this.spec.bhyve, generatedConfigPath(this.vm), this.vm.name, this.log).catch((error: Error) => {
+    const bhyve = prepareBhyve(this.spec.bhyve, generatedConfigPath(this.vm), this.bhyveContext()).catch((error: Error) => {
       throw new SequenceFailure(`bhyve cannot be launched: ${error.message}`);
     });
     generated.catch(() => {});
@@ -395,9 +396,9 @@ export class VmLifecycle implements WorkerApi {
     return { generated, bhyve };
   }
 
-  private adopt(pid: number): void {
-    const bhyve = adoptBhyve(pid);
-    this.log.line('vmstated', `adopted bhyve pid ${pid} from a previous worker`);
+  /** Takes over the bhyve run of a worker that died (checked by workers/run-check.ts); before any command. */
+  adopt(adoption: Adoption): void {
+    const bhyve = adoptBhyve(adoption, this.bhyveContext());
     this.state = 'running';
     this.networkUp = true;
     this.storageUp = true;
@@ -407,7 +408,7 @@ export class VmLifecycle implements WorkerApi {
   private watch(bhyve: BhyveProcess): void {
     this.bhyve = bhyve;
     this.runPid = bhyve.pid;
-    this.host.onBhyvePid(bhyve.pid);
+    this.host.onBhyveRun(bhyve.run());
     void bhyve.exited.then((raw) => {
       const exit = explainExit(raw, bhyve.stderrTail());
       this.lastExit = exit;
@@ -415,7 +416,7 @@ export class VmLifecycle implements WorkerApi {
       const how = exit.signal !== null ? `signal ${exit.signal}` : `code ${exit.code ?? 'unknown'}`;
       this.log.line('vmstated', `bhyve pid ${bhyve.pid} exited: ${how} (${exit.meaning})`);
       this.emit({ type: 'exit', vm: this.vm.name, exit, pid: bhyve.pid, time: now() });
-      if (this.bhyve === bhyve) this.host.onBhyvePid(null);
+      if (this.bhyve === bhyve) this.host.onBhyveRun(null);
       if (this.managedExit !== bhyve) void this.mailbox.post(() => this.onUnexpectedExit(bhyve, exit));
     });
   }
@@ -433,6 +434,13 @@ export class VmLifecycle implements WorkerApi {
   private async destroyAfterExit(): Promise<void> {
     this.bhyve = null;
     await destroyVmInstance(this.spec.bhyvectl, this.vm.name, this.log);
+  }
+
+  private bhyveContext(): BhyveContext {
+    const onRunChange = (bhyve: BhyveProcess): void => {
+      if (this.bhyve === bhyve) this.host.onBhyveRun(bhyve.run());
+    };
+    return { rundir: this.spec.rundir, name: this.vm.name, log: this.log, onRunChange };
   }
 
   private stopPlan() {

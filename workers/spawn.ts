@@ -2,7 +2,7 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { connectWorker } from '../src/rpc/client.js';
+import { lockHolder } from '../src/shared/file-lock.js';
 import { awaitReadiness, readyPipeEnv } from '../src/shared/readiness.js';
 import type { WorkerSpec } from './api.js';
 import { workerFiles } from './worker-files.js';
@@ -12,14 +12,15 @@ export const SPAWN_TIMEOUT_MS = 10_000;
 /**
  * Write the spec to `<rundir>/<vm>.spec.json`, start the worker detached (own session, stdin and
  * stdout on /dev/null, stderr to `<rundir>/<vm>.worker.err`) and resolve once it reports on its
- * readiness pipe that its socket listens. Rejects when it ends first (with what it wrote on
- * stderr), or, after killing it, when it does not report within `timeoutMs`.
+ * readiness pipe that its socket listens. Refused, touching nothing, while a worker holds the VM's
+ * lock. Rejects when it ends first (with what it wrote on stderr), or, after killing it, when it
+ * does not report within `timeoutMs`.
  */
 export async function spawnWorker(spec: WorkerSpec, timeoutMs = SPAWN_TIMEOUT_MS): Promise<{ pid: number; socket: string }> {
   const files = workerFiles(spec.rundir, spec.vm.name);
   fs.mkdirSync(spec.rundir, { recursive: true, mode: 0o750 });
-  const running = await liveWorkerPid(files.socket);
-  if (running !== null) throw new Error(`a worker for ${spec.vm.name} is already running (pid ${running}, ${files.socket})`);
+  const holder = await lockHolder(files.lock);
+  if (holder !== undefined) throw new Error(`a worker for ${spec.vm.name} is already running (pid ${holder ?? 'unknown'}, holds ${files.lock})`);
   fs.writeFileSync(files.spec, JSON.stringify(spec), { mode: 0o600 });
   const stderr = fs.openSync(files.stderr, 'w', 0o600);
   const mainScript = fileURLToPath(new URL('./worker.mjs', import.meta.url));
@@ -43,29 +44,6 @@ export async function spawnWorker(spec: WorkerSpec, timeoutMs = SPAWN_TIMEOUT_MS
       child.kill('SIGKILL');
       throw new Error(`worker for ${spec.vm.name} did not report ready within ${timeoutMs} ms`);
   }
-}
-
-/** The pid of the worker answering `status()` on `socket`, or null when none does. */
-async function liveWorkerPid(socket: string, connectMs = 1_000): Promise<number | null> {
-  if (!fs.existsSync(socket)) return null;
-  let connection;
-  try {
-    connection = await connectWorker(socket, connectMs);
-    return (await withinMs(connection.api.status(), 1_000)).workerPid;
-  } catch {
-    return null; // a stale socket: the new worker replaces it
-  } finally {
-    connection?.close();
-  }
-}
-
-/** A peer that accepts but never answers must not hold up a spawn. */
-function withinMs<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    promise.finally(() => clearTimeout(timer)),
-    new Promise<never>((_resolve, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms))),
-  ]);
 }
 
 function readTrouble(file: string): string {

@@ -8,11 +8,26 @@ export const WORKER_RECORD_SUFFIX = '.worker.json';
 export const workerSocketSuffix = '.sock';
 
 export function workerFiles(rundir: string, vm: string) {
+  const file = (suffix: string): string => path.join(rundir, `${vm}${suffix}`);
   return {
-    socket: path.join(rundir, `${vm}${workerSocketSuffix}`),
-    record: path.join(rundir, `${vm}${WORKER_RECORD_SUFFIX}`),
-    spec: path.join(rundir, `${vm}.spec.json`),
+    socket: file(workerSocketSuffix),
+    record: file(WORKER_RECORD_SUFFIX),
+    spec: file('.spec.json'),
     /** The worker's stderr: its own trouble (bad spec, log write errors), readable after a crash. */
-    stderr: path.join(rundir, `${vm}.worker.err`),
+    stderr: file('.worker.err'),
+    /**
+     * Held (flock) by the VM's one worker for its whole life; holds its pid (src/shared/file-lock.ts).
+     * Not `<vm>.lock`: a VM may be named `vmstated`, and `vmstated.lock` is the daemon's.
+     */
+    lock: file('.worker.lock'),
+    /** bhyve's standard output and error, which the worker follows into the VM log (workers/bhyve-output.ts). */
+    bhyveOut: file('.bhyve.out'),
+    bhyveErr: file('.bhyve.err'),
+    /** `<keeper pid> <bhyve's exit status>`, written by bhyve's keeper when bhyve has exited (workers/keeper.ts). */
+    bhyveExit: file('.bhyve.exit'),
+    /** The FIFO bhyve's keeper and bhyve hold open: end of file on it says both are gone. */
+    keeperFifo: file('.keeper'),
   };
 }
+
+export type WorkerFiles = ReturnType<typeof workerFiles>;

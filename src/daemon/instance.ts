@@ -1,11 +1,16 @@
 /**
- * One vmstated per socket: a second instance refuses to start, while a pidfile or socket left by
- * a crash never blocks a start.
+ * One vmstated per run directory and per socket: a second instance refuses to start, while a
+ * pidfile, socket or lock file left by a crash never blocks a start.
  */
 import fs from 'node:fs';
 import net from 'node:net';
+import path from 'node:path';
+import { tryLockFile, type FileLock } from '../shared/file-lock.js';
 import { isProcessAlive } from '../shared/process.js';
 import { readPidfile } from './pidfile.js';
+
+/** The daemon's lock in its run directory, held for its whole life. */
+export const RUNDIR_LOCK = 'vmstated.lock';
 
 /** Resolves true when something accepts connections on this Unix socket path. */
 export function socketAnswers(sockpath: string, timeoutMs = 2000): Promise<boolean> {
@@ -46,4 +51,18 @@ export async function claimInstance(pidfile: string, sockpath: string): Promise<
     throw new AlreadyRunningError(`another vmstated is already serving ${sockpath}${owner}`);
   }
   fs.rmSync(sockpath, { force: true });
+}
+
+/**
+ * Takes the run directory (created 0750 if missing) for this daemon: its workers, records and
+ * bhyve runs are this daemon's alone, whatever socket another vmstated serves. The kernel holds
+ * the lock (src/shared/file-lock.ts) until this process exits, however it exits.
+ */
+export function claimRunDir(rundir: string): FileLock {
+  fs.mkdirSync(rundir, { recursive: true, mode: 0o750 });
+  const file = path.join(rundir, RUNDIR_LOCK);
+  const attempt = tryLockFile(file);
+  if ('lock' in attempt) return attempt.lock;
+  const holder = attempt.holder === null ? 'another vmstated' : `another vmstated (pid ${attempt.holder})`;
+  throw new AlreadyRunningError(`${holder} already uses the run directory ${rundir} (it holds ${file})`);
 }

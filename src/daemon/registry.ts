@@ -6,7 +6,7 @@ import { EventEmitter } from 'node:events';
 import path from 'node:path';
 import type { ConfigProblem, VmConfig } from '../config/types.js';
 import type { ErrorCode, TransitionReason, VmEvent, VmStatus } from '../protocol/types.js';
-import type { CommandOutcome, WorkerSpec } from '../../workers/api.js';
+import type { BhyveRun, CommandOutcome, WorkerSpec } from '../../workers/api.js';
 import { appendVmLogLine, transitionText } from '../../workers/vm-log.js';
 import type { Logger } from './logger.js';
 import { startTiers, tierDelayMs } from './order.js';
@@ -169,8 +169,10 @@ export class Registry implements WorkerListener {
   stop(name: string, reason: 'stop' | 'shutdown' = 'stop'): Promise<CommandOutcome> {
     const entry = this.mustGet(name);
     return entry.enqueue(async () => {
+      // A bhyve left without a worker (its take-over failed) is taken over again, to be stopped.
+      if (entry.worker === null && entry.orphan !== null) await this.adoptBhyve(entry, entry.orphan.run, entry.orphan.restartHistory, entry.orphan.config);
       const worker = entry.worker;
-      if (worker === null) return { ok: true, status: entry.status };
+      if (worker === null) return { ok: entry.orphan === null, status: entry.status, ...(entry.orphan !== null ? { error: entry.status.failureReason ?? 'bhyve runs without a worker' } : {}) };
       return this.settle(entry, await this.call(entry, () => worker.api.stop(reason)));
     });
   }
@@ -199,6 +201,7 @@ export class Registry implements WorkerListener {
       if (entry.status.state !== 'failed') {
         throw new CommandError('INVALID_STATE', `VM "${name}": ${entry.status.state}, not failed: nothing to reset`);
       }
+      if (entry.orphan !== null) throw new CommandError('INVALID_STATE', `VM "${name}": bhyve pid ${entry.orphan.run.bhyvePid} still runs without a worker; stop it first`);
       this.setResting(entry, 'stopped', null, 'stop');
       const status = entry.status;
       this.dropIfUnconfigured(entry);
@@ -346,18 +349,22 @@ export class Registry implements WorkerListener {
   }
 
   /**
-   * A bhyve whose worker died: a new worker watches it (never a second bhyve for one VM), and
-   * keeps counting the restart window from the dead worker's history (from its record).
-   * `config` is what the new worker runs with (for a stand-in entry: the config bhyve ran with).
+   * A bhyve run whose worker died (checked by workers/run-check.ts): a new worker takes it over
+   * (never a second bhyve for one VM), and keeps counting the restart window from the dead
+   * worker's history (from its record). `config` is what the new worker runs with (for a
+   * stand-in entry: the config bhyve ran with). When that fails, a `stop` tries again.
    */
-  async adoptBhyve(entry: VmEntry, bhyvePid: number, restartHistory: number[] = [], config = entry.config): Promise<void> {
+  async adoptBhyve(entry: VmEntry, run: BhyveRun, restartHistory: number[] = [], config = entry.config): Promise<void> {
+    const bhyvePid = run.bhyvePid;
     try {
-      const { pid, link } = await launchWorker(this.specFor(config, { adoptPid: bhyvePid, restartHistory }));
+      const { pid, link } = await launchWorker(this.specFor(config, { adopt: run, restartHistory }));
+      entry.orphan = null;
       await this.adoptLink(entry, pid, link, false);
-      this.log.warn({ vm: entry.name, bhyvePid, workerPid: pid, restarts: restartHistory.length }, 'adopted a bhyve whose worker had died');
+      this.log.warn({ vm: entry.name, bhyvePid, keeperPid: run.keeperPid, workerPid: pid, restarts: restartHistory.length }, 'adopted a bhyve whose worker had died');
     } catch (err) {
       this.log.error({ vm: entry.name, bhyvePid, err }, 'cannot adopt bhyve');
-      entry.setRestingState('failed', `bhyve pid ${bhyvePid} runs without a worker and could not be adopted: ${(err as Error).message}`);
+      entry.orphan = { run, restartHistory, config };
+      entry.setRestingState('failed', `bhyve pid ${bhyvePid} runs without a worker and could not be taken over (vmstatedctl stop tries again): ${(err as Error).message}`);
       entry.status = { ...entry.status, pid: bhyvePid };
       this.saveRestingState();
     }

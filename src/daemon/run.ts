@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import { createRequestHandler } from './commands.js';
 import type { DaemonControl } from './commands.js';
-import { claimInstance } from './instance.js';
+import { claimInstance, claimRunDir } from './instance.js';
 import { createDaemonLog } from './logger.js';
 import type { DaemonLog } from './logger.js';
 import type { DaemonOptions } from './options.js';
@@ -17,6 +17,7 @@ import { reattachWorkers } from './reattach.js';
 import { Registry } from './registry.js';
 import { brokenSets, loadConfigs, reload } from './reload.js';
 import { ControlServer } from './server.js';
+import type { FileLock } from '../shared/file-lock.js';
 import { checkSocketPaths } from './socket-paths.js';
 
 export async function run(options: DaemonOptions, argv: readonly string[]): Promise<number> {
@@ -68,6 +69,7 @@ class Daemon {
   private readonly server: ControlServer;
   private ownsSocket = false;
   private ownsPidfile = false;
+  private runDirLock: FileLock | null = null;
   private shutdownStarted = false;
   private finished!: (status: number) => void;
   private readonly done = new Promise<number>((resolve) => (this.finished = resolve));
@@ -103,6 +105,7 @@ class Daemon {
     }
     checkSocketPaths(this.options);
     await claimInstance(pidfile, sockpath);
+    this.runDirLock = claimRunDir(this.options.rundir);
     const load = await loadConfigs(configdir);
     this.registry.addConfigs(load.vms, load.problems);
     this.registry.brokenNames = brokenSets(load).names;
@@ -189,5 +192,7 @@ class Daemon {
     if (this.ownsPidfile) removePidfile(this.options.pidfile);
     this.ownsSocket = false;
     this.ownsPidfile = false;
+    this.runDirLock?.release({ remove: true });
+    this.runDirLock = null;
   }
 }

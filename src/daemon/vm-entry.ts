@@ -2,6 +2,7 @@
 import path from 'node:path';
 import type { VmConfig } from '../config/types.js';
 import type { VmState, VmStatus } from '../protocol/types.js';
+import type { BhyveRun } from '../../workers/api.js';
 import { vmStatus } from '../protocol/vm-status.js';
 import type { WorkerHandle } from './worker-handle.js';
 
@@ -58,6 +59,8 @@ export function bareConfig(name: string, file: string, status?: VmStatus): VmCon
 
 export class VmEntry {
   worker: WorkerHandle | null = null;
+  /** A bhyve run found without a worker whose take-over failed: `stop` takes it over again. */
+  orphan: { run: BhyveRun; restartHistory: number[]; config: VmConfig } | null = null;
   /**
    * Set for a VM found running at start whose config has errors: its config here is a stand-in
    * made from the worker's status, good for supervising, not for starting it again.

@@ -53,10 +53,13 @@ export function parseProcessTable(output: string): ProcessEntry[] {
 /** Columns asked of ps; `args` last, as it may hold spaces. */
 const COLUMNS = ['-o', 'pid=', '-o', 'ppid=', '-o', 'lstart=', '-o', 'args='];
 
+/** A ps that has not answered by then is killed: re-attach and a worker's take-over must not hang on it. */
+const PS_TIMEOUT_MS = 10_000;
+
 /** Runs ps in the C locale (stable lstart) and resolves with its output, also when it exits 1 (no such pid). */
 function runPs(args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile('ps', args, { env: { ...process.env, LC_ALL: 'C' }, maxBuffer: 64 * 1024 * 1024 }, (error, stdout) => {
+    execFile('ps', args, { env: { ...process.env, LC_ALL: 'C' }, maxBuffer: 64 * 1024 * 1024, timeout: PS_TIMEOUT_MS }, (error, stdout) => {
       if (error && typeof error.code !== 'number') reject(error);
       else resolve(stdout);
     });
@@ -70,9 +73,15 @@ export async function readProcessTable(): Promise<ProcessEntry[]> {
 
 /** One process, or null when there is none with that pid. */
 export async function readProcess(pid: number): Promise<ProcessEntry | null> {
-  if (!Number.isSafeInteger(pid) || pid <= 0) return null;
-  const entries = parseProcessTable(await runPs(['-ww', ...COLUMNS, '-p', String(pid)]));
-  return entries.find((entry) => entry.pid === pid) ?? null;
+  return (await readProcesses([pid])).get(pid) ?? null;
+}
+
+/** Those of `pids` that are processes now, by pid (one ps for them all). */
+export async function readProcesses(pids: readonly number[]): Promise<Map<number, ProcessEntry>> {
+  const wanted = pids.filter((pid) => Number.isSafeInteger(pid) && pid > 0);
+  if (wanted.length === 0) return new Map();
+  const entries = parseProcessTable(await runPs(['-ww', ...COLUMNS, ...wanted.flatMap((pid) => ['-p', String(pid)])]));
+  return new Map(entries.filter((entry) => wanted.includes(entry.pid)).map((entry) => [entry.pid, entry]));
 }
 
 /** The bhyve processes of VM `name` that exist now. */

@@ -4,9 +4,10 @@
  *   [--cli-runs R] [--node-options OPTS]
  *
  * Measures: time until the daemon serves; time to start all N; supervisor memory (PSS of the
- * registry and every worker) per running VM; `status` round trip at rest, under a flood of the
- * control socket by unprivileged users (flood.ts) and while VMs reboot in a loop; guest reboot
- * (bhyve exit) to relaunch; `vmstatedctl status` beside `node -e 0`; SIGTERM
+ * registry and every worker) per running VM, and of bhyve's keeper (keeper-bench.ts); `status`
+ * round trip at rest, under a flood of the control socket by unprivileged users (flood.ts) and
+ * while VMs reboot in a loop; guest reboot (bhyve exit) to relaunch; `vmstatedctl status` beside
+ * `node -e 0`; SIGTERM
  * until every VM is stopped and nothing is left. Everything it starts is killed on exit or Ctrl-C.
  *
  * `status` is asked at a fixed pace (every --status-every ms, 10 by default: a monitor polling a
@@ -29,6 +30,7 @@ import { createVmstatedEnv, processesMentioning, waitFor } from '../helpers/vmst
 import { benchStatusUnderFlood } from './flood.js';
 import { machineCpuMs, percentile, privateDirtyKiB, processCpuMs, pssKiB, serviceEnvironment, wallTimes } from './measure.js';
 import { isProcessAlive } from '../../src/shared/process.js';
+import { keeperPssKiB } from './keeper-bench.js';
 
 function option(name: string, fallback: number): number {
   const index = process.argv.indexOf(`--${name}`);
@@ -193,6 +195,9 @@ async function main(): Promise<void> {
   } else {
     record('pssPerVmMB', 'supervisor PSS per running VM (no smaps_rollup)', null, 'MB', '<= 8 (aim 5)');
   }
+
+  const keepers = await keeperPssKiB(statuses.map((s) => s.pid).filter((pid): pid is number => pid !== null));
+  record('keeperPssKB', `bhyve's keeper (sh) PSS per VM, mean of ${keepers.keepers}`, keepers.meanKiB, 'KB', '< 1024');
 
   await statusRoundTrips(client, (asked) => asked < 20);
   const atRest = await statusRoundTrips(client, (asked) => asked < 300);

@@ -22,13 +22,14 @@ while :; do sleep 0.05; done
 
 /**
  * bhyvectl stand-in: a slow --destroy (as under load), noted in `order` when it begins and when it
- * ends, with the number of shells then waiting to become this VM's bhyve.
+ * ends, with the number of shells then waiting to become this VM's bhyve (the keeper's `sh -c`
+ * child; the keeper's own command line names vmstated-keeper).
  */
 const SLOW_DESTROY = `#!/bin/sh
 d=$(dirname "$0")
 echo "destroy begins" >> "$d/order"
 sleep 0.3
-waiting=$(ps -ax -ww -o args= | grep -F -- "$d-order-bhyve" | grep -c '[r]ead -r word')
+waiting=$(ps -ax -ww -o args= | grep -F -- "$d-order-bhyve" | grep -v vmstated-keeper | grep -c '^/bin/sh -c ')
 echo "destroy ends; shells waiting to become bhyve: $waiting" >> "$d/order"
 echo "VM:web is not created."
 exit 1

@@ -1,8 +1,11 @@
 /** The worker process: independence of VMs, adoption, signals, spawnWorker's failures. */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
+import { parseWorkerRecord } from '../../workers/records.js';
 import { spawnWorker } from '../../workers/spawn.js';
 import { VmFixture, isAlive, recordingHook, until } from './harness.js';
 
@@ -29,36 +32,33 @@ test('two workers: one stuck in a hung hook, the other starts and stops normally
   assert.match(outcome.status.failureReason ?? '', /timed out after 4 s/);
 });
 
-test('adoptPid: a bhyve handed over is watched; its exit is a crash with unknown status, then restarted', async (t) => {
-  const vm = new VmFixture(t);
-  const orphan = spawn('sleep', ['30'], { detached: true, stdio: 'ignore' });
-  orphan.unref();
-  const orphanPid = orphan.pid as number;
-  fs.writeFileSync(`${vm.root}/stray.pids`, `${orphanPid}\n`);
-  const api = await vm.spawn({ adoptPid: orphanPid, restartHistory: [Date.now() - 1_000] });
-  const status = await api.status();
-  assert.equal(status.state, 'running');
-  assert.equal(status.pid, orphanPid);
-  assert.equal(status.restarts, 1, 'the restart history is carried over');
-  const record = JSON.parse(fs.readFileSync(`${vm.rundir}/web.worker.json`, 'utf8'));
-  assert.equal(record.bhyvePid, orphanPid);
+test('a run taken over after its worker was SIGKILLed ends with its real exit status: a power-off stops the VM', async (t) => {
+  const vm = new VmFixture(t, { hooks: { stop_network: recordingHook() } });
+  const api = await vm.spawn();
+  const { status } = await api.start();
+  await vm.guestReady();
+  const bhyvePid = status.pid as number;
+  const { run } = parseWorkerRecord(fs.readFileSync(`${vm.rundir}/web.worker.json`, 'utf8'))!;
+  assert.equal(run?.bhyvePid, bhyvePid);
+  process.kill(vm.workerPid as number, 'SIGKILL');
+  await until(() => !isAlive(vm.workerPid as number), 5_000, 'the worker to die');
+  vm.connection?.close();
 
-  process.kill(orphanPid, 'SIGKILL');
-  await vm.waitForState('running', 10_000);
-  const events = await vm.events();
-  const exit = events.find((event) => event.type === 'exit');
+  const adopted = await vm.spawn({ adopt: run!, restartHistory: [Date.now() - 1_000] });
+  const taken = await adopted.status();
+  assert.deepEqual([taken.state, taken.pid, taken.restarts], ['running', bhyvePid, 1], 'the same bhyve, the restart history carried over');
+  process.kill(bhyvePid, 'SIGTERM'); // the ACPI power button: the stand-in guest powers off (exit 1)
+  await vm.waitForState('stopped', 10_000);
+  const exit = (await vm.events()).find((event) => event.type === 'exit');
   assert.ok(exit?.type === 'exit');
-  assert.equal(exit.pid, orphanPid);
-  assert.deepEqual([exit.exit.code, exit.exit.signal], [null, null]);
-  assert.match(exit.exit.meaning, /unknown/);
-  const restarting = events.find((event) => event.type === 'state' && event.state === 'restarting');
-  assert.equal(restarting?.type === 'state' && restarting.reason, 'crash');
-  assert.equal((await api.status()).restarts, 2);
+  assert.deepEqual([exit.pid, exit.exit.code, exit.exit.meaning], [bhyvePid, 1, 'powered off']);
+  assert.match(vm.hookLines().join('\n'), /^stop_network reason=stop /m, 'as for its own child: the stop hooks ran');
+  assert.match(vm.logText(), /stdout: ACPI power button: powering off/, "bhyve's last words are in the log");
 });
 
-test('a worker killed by SIGKILL does not take its VM along: bhyve writing to the dead pipe runs on', async (t) => {
+test('a worker killed by SIGKILL does not take its VM along: bhyve prints on, into its output file', async (t) => {
   const vm = new VmFixture(t);
-  // A guest console that never stops printing: without SIGPIPE ignored it would die at the next line.
+  // A guest console that never stops printing: it must neither die nor block with nobody reading.
   const chatty = vm.script('chatty-bhyve', `#!/bin/sh
 echo "$$" >> "${vm.root}/bhyve.pids"
 while :; do echo "console tick"; echo beat >> "${vm.root}/beats"; sleep 0.05; done
@@ -73,7 +73,47 @@ while :; do echo "console tick"; echo beat >> "${vm.root}/beats"; sleep 0.05; do
   await until(() => !isAlive(vm.workerPid as number), 5_000, 'the worker to die');
   const beatsAtDeath = beats();
   await until(() => beats() >= beatsAtDeath + 10 * 'beat\n'.length, 10_000, 'bhyve to write ten more console lines');
-  assert.ok(isAlive(bhyvePid), 'bhyve is still running after writing to a pipe nobody reads');
+  assert.ok(isAlive(bhyvePid), 'bhyve is still running after printing with no worker there');
+  const beaten = beats() / 'beat\n'.length; // each beat follows its console line
+  const printed = fs.readFileSync(path.join(vm.rundir, 'web.bhyve.out'), 'utf8').split('\n').filter((line) => line === 'console tick').length;
+  assert.ok(printed >= beaten, `what it printed meanwhile waits in its file for the next worker (${printed} lines, ${beaten} beats)`);
+});
+
+test('one worker per VM: a second one started beside it exits at once, touching nothing; bhyve inherits no descriptor of the worker', async (t) => {
+  const vm = new VmFixture(t);
+  const inspecting = vm.script('inspecting-bhyve', `#!/bin/sh
+echo "$$" >> "${vm.root}/bhyve.pids"
+for fd in /proc/$$/fd/*; do echo "fd $(basename "$fd") $(readlink "$fd")"; done
+trap 'exit 1' TERM
+echo "guest ready"
+while :; do sleep 0.05; done
+`);
+  const api = await vm.spawn({ bhyve: inspecting });
+  await api.start();
+  await vm.guestReady();
+  const fds = new Map([...vm.logText().matchAll(/stdout: fd (\d+) (.*)$/gm)].map(([, fd, target]) => [Number(fd), target!]));
+  assert.deepEqual([0, 1, 2].map((fd) => fds.get(fd)), ['web.keeper', 'web.bhyve.out', 'web.bhyve.err'].map((file) => path.join(vm.rundir, file)));
+  for (const [fd, target] of fds) {
+    // Beyond 0-2: the stand-in shell's own script, or what the test process itself inherited.
+    if (fd <= 2 || target === inspecting) continue;
+    assert.ok(!target.includes(vm.root) && !target.startsWith('socket:'), `bhyve inherited fd ${fd} (${target}): the lock, a socket or a log of the worker`);
+  }
+
+  // Every file as it was (the record excepted: its own worker rewrites it as bhyve's output is consumed).
+  const listing = (): string[] =>
+    fs.readdirSync(vm.rundir).map((file) => {
+      const stat = fs.statSync(path.join(vm.rundir, file));
+      return file === 'web.worker.json' ? file : `${file} ${stat.ino} ${stat.mtimeMs}`;
+    }).sort();
+  const before = listing();
+  const specCopy = path.join(vm.root, 'second.spec.json');
+  fs.writeFileSync(specCopy, JSON.stringify(vm.spec({ bhyve: inspecting })));
+  const second = spawnSync(process.execPath, [fileURLToPath(new URL('../../workers/worker.mjs', import.meta.url)), specCopy], { encoding: 'utf8', timeout: 10_000 });
+  assert.equal(second.status, 1);
+  assert.match(second.stderr, new RegExp(`a worker for web is already running \\(pid ${vm.workerPid}, holds .*web\\.worker\\.lock\\); this one exits without touching anything`));
+  assert.deepEqual(listing(), before, 'not a file of the running worker was touched');
+  assert.equal(parseWorkerRecord(fs.readFileSync(path.join(vm.rundir, 'web.worker.json'), 'utf8'))?.workerPid, vm.workerPid);
+  assert.equal((await api.status()).state, 'running', 'the first worker serves on');
 });
 
 test('SIGTERM to a worker stops its VM (reason shutdown), then it exits and removes its files', async (t) => {
