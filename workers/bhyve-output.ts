@@ -14,14 +14,13 @@
 import fs from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
 import type { OutputSink } from './bounded-output.js';
+import { LineTail } from './line-tail.js';
 import type { VmLog } from './vm-log.js';
 
 const CHUNK_BYTES = 64 * 1024;
 /** Read at most this much per turn of the event loop, so a flood cannot starve the worker. */
 const BYTES_PER_TURN = 1024 * 1024;
 export const TRUNCATE_AT = 1024 * 1024;
-const TAIL_LINES = 20;
-const TAIL_LINE_CHARS = 1024;
 
 export interface FollowOptions {
   /** Offset to start from (a file shorter than that was truncated meanwhile: from 0). */
@@ -39,9 +38,8 @@ export class OutputFollower {
   private offset: number;
   /** Where bhyve's bytes enter the VM log: cut into bounded lines, floods summarized (bounded-output.ts). */
   private readonly sink: OutputSink;
-  private readonly tail: string[] | null;
+  private readonly tail: LineTail | null;
   private readonly tailDecoder = new StringDecoder('utf8');
-  private tailPartial = '';
 
   constructor(
     readonly file: string,
@@ -51,7 +49,7 @@ export class OutputFollower {
   ) {
     this.offset = options.offset;
     this.sink = log.output(source);
-    this.tail = options.keepTail === true ? [] : null;
+    this.tail = options.keepTail === true ? new LineTail() : null;
   }
 
   /** Bytes of the file consumed so far. */
@@ -59,11 +57,9 @@ export class OutputFollower {
     return this.offset;
   }
 
-  /** The last lines seen (only with keepTail), each at most TAIL_LINE_CHARS long. */
+  /** The last lines seen (only with keepTail), each bounded (line-tail.ts). */
   lastLines(): string[] {
-    const lines = [...(this.tail ?? [])];
-    if (this.tailPartial !== '') lines.push(this.tailPartial);
-    return lines.slice(-TAIL_LINES);
+    return this.tail?.lines() ?? [];
   }
 
   /** Copies what is there, then what comes. A file that cannot be opened is reported in the log. */
@@ -114,7 +110,7 @@ export class OutputFollower {
         if (count === 0) break;
         const chunk = Buffer.from(buffer.subarray(0, count));
         this.sink.write(chunk);
-        if (this.tail !== null) this.keepTail(this.tailDecoder.write(chunk));
+        this.tail?.push(this.tailDecoder.write(chunk));
         this.offset += count;
         read += count;
         if (read >= BYTES_PER_TURN) {
@@ -136,13 +132,5 @@ export class OutputFollower {
     this.offset = 0;
     this.options.onProgress(true);
     fs.ftruncateSync(this.fd as number, 0);
-  }
-
-  private keepTail(text: string): void {
-    const lines = (this.tailPartial + text).split('\n');
-    this.tailPartial = (lines.pop() ?? '').slice(0, TAIL_LINE_CHARS);
-    const tail = this.tail as string[];
-    for (const line of lines.slice(-TAIL_LINES)) tail.push(line.slice(0, TAIL_LINE_CHARS));
-    if (tail.length > TAIL_LINES) tail.splice(0, tail.length - TAIL_LINES);
   }
 }
