@@ -12,6 +12,8 @@ import type { DaemonOptions } from './options.js';
 import { removePidfile, writePidfile } from './pidfile.js';
 import { reportFailure, reportReady, takeReadyFd } from '../shared/readiness.js';
 import { daemonize } from './readiness.js';
+import { DaemonMetrics } from './metrics.js';
+import { MetricsListener } from './metrics-http.js';
 import { reattachWorkers } from './reattach.js';
 import { Registry } from './registry.js';
 import { brokenSets, loadConfigs, reload } from './reload.js';
@@ -55,6 +57,8 @@ class Daemon {
   private readonly log;
   private readonly registry: Registry;
   private readonly server: ControlServer;
+  private readonly metrics: DaemonMetrics;
+  private metricsListener: MetricsListener | null = null;
   private ownsSocket = false;
   private ownsPidfile = false;
   private shutdownStarted = false;
@@ -69,8 +73,10 @@ class Daemon {
   ) {
     this.log = daemonLog.log;
     this.registry = new Registry({ ...options, log: this.log });
+    this.metrics = new DaemonMetrics(this.registry);
     const control: DaemonControl = {
       registry: this.registry,
+      metrics: this.metrics,
       logdir: options.logdir,
       reload: () => reload(this.registry),
       shutdown: (keepVms) => this.shutdown(keepVms, 'shutdown request'),
@@ -81,7 +87,7 @@ class Daemon {
     this.server = new ControlServer(async (request, session) => {
       await this.attached;
       return handle(request, session);
-    }, this.log);
+    }, this.log, (code) => this.metrics.countRequest(null, code));
   }
 
   /** Everything that must work before we tell anyone we serve; throws with a message for a person. */
@@ -94,6 +100,7 @@ class Daemon {
     const load = await loadConfigs(configdir);
     this.registry.addConfigs(load.vms, load.problems);
     this.registry.brokenNames = brokenSets(load).names;
+    this.metrics.configLoaded();
     for (const problem of load.problems) {
       this.log[problem.severity === 'error' ? 'error' : 'warn'](
         { file: problem.file, line: problem.line, column: problem.column, vm: problem.vm },
@@ -104,6 +111,10 @@ class Daemon {
     fs.mkdirSync(logdir, { recursive: true, mode: 0o755 });
     await this.server.listen(sockpath);
     this.ownsSocket = true;
+    if (this.options.metricsListen !== null) {
+      this.metricsListener = new MetricsListener(() => this.metrics.exposition(), this.metrics.contentType, this.log);
+      await this.metricsListener.listen(this.options.metricsListen);
+    }
     try {
       writePidfile(pidfile);
     } catch (err) {
@@ -152,7 +163,7 @@ class Daemon {
       } catch (err) {
         this.log.error({ err }, 'shutdown trouble');
       }
-      await this.server.close();
+      await Promise.all([this.server.close(), this.metricsListener?.close()]);
       this.cleanUp();
       this.log.info('vmstated exits');
       this.finished(0);
@@ -161,7 +172,7 @@ class Daemon {
 
   /** After a failed startup: stop listening and remove what we made, so the process can end. */
   async abort(): Promise<void> {
-    await this.server.close(0);
+    await Promise.all([this.server.close(0), this.metricsListener?.close()]);
     for (const entry of this.registry.entries.values()) entry.worker?.detach();
     this.cleanUp();
   }

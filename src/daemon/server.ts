@@ -10,6 +10,7 @@ import type { PeerCredentials } from '../auth/peercred.js';
 import { LineWriter, readLines } from '../protocol/framing.js';
 import { errorReply, framingErrorReply, parseRequest } from '../protocol/request.js';
 import type { ParseResult } from '../protocol/request.js';
+import type { ErrorCode } from '../protocol/types.js';
 import type { Logger } from './logger.js';
 
 export type ParsedRequest = Extract<ParseResult, { ok: true }>['request'];
@@ -36,6 +37,8 @@ export class ControlServer {
   constructor(
     private readonly handle: RequestHandler,
     private readonly log: Logger,
+    /** Told of each request refused before it reached the handler (the metrics count them). */
+    private readonly onInvalid: (code: ErrorCode) => void = () => {},
   ) {
     // Half-open: `printf '...' | nc -U` ends its side at once and still waits for the replies.
     this.server = net.createServer({ allowHalfOpen: true }, (socket) => this.accept(socket));
@@ -120,7 +123,10 @@ export class ControlServer {
         inFlight += 1;
         void this.dispatch(line, session).finally(settled);
       },
-      onError: (error) => session.send(framingErrorReply(error.message)),
+      onError: (error) => {
+        this.onInvalid('BAD_REQUEST');
+        session.send(framingErrorReply(error.message));
+      },
       onEnd: () => {
         peerEnded = true;
         if (inFlight === 0) socket.end();
@@ -131,6 +137,7 @@ export class ControlServer {
   private async dispatch(line: string, session: Session): Promise<void> {
     const parsed = parseRequest(line);
     if (!parsed.ok) {
+      this.onInvalid(parsed.reply.error.code);
       session.send(parsed.reply);
       return;
     }

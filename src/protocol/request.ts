@@ -26,6 +26,7 @@ export const COMMAND_ARGS: Readonly<Record<Command, Readonly<Record<string, ArgS
   events: { vm: { type: 'string' } },
   shutdown: { keepVms: { type: 'boolean' } },
   problems: { vm: { type: 'string' } },
+  metrics: {},
 };
 
 export const COMMANDS = Object.keys(COMMAND_ARGS) as Command[];

@@ -91,7 +91,8 @@ export type Command =
   | 'logs'
   | 'events'
   | 'shutdown'
-  | 'problems';
+  | 'problems'
+  | 'metrics';
 
 export interface Request {
   v: typeof PROTOCOL_VERSION;
