@@ -85,12 +85,13 @@ install_rc_script()
 	rm -f "$generated"
 }
 
-# The alert rules for Prometheus, for its rule_files (see METRICS in
-# vmstated(8)); replaced at every install, like the manuals: copy the file
-# elsewhere to change it.
+# The alert rules for Prometheus, for its rule_files, and a Grafana dashboard
+# (see METRICS in vmstated(8)); replaced at every install, like the manuals:
+# copy a file elsewhere to change it.
 install_alert_rules()
 {
 	put_file 444 "$SRC/etc/prometheus/vmstated.rules.yml" "$DESTDIR$PREFIX/share/vmstated/prometheus/vmstated.rules.yml"
+	put_file 444 "$SRC/etc/prometheus/vmstated.grafana.json" "$DESTDIR$PREFIX/share/vmstated/prometheus/vmstated.grafana.json"
 }
 
 install_manuals()

@@ -16,7 +16,7 @@ import { BHYVECTL_SIM_BIN } from '../helpers/paths.js';
 import { runNode } from '../helpers/run.js';
 import { createVmstatedEnv, waitFor } from '../helpers/vmstated-env.js';
 import type { VmstatedEnv } from '../helpers/vmstated-env.js';
-import { RULES_FILE, freePort, prometheusProgram } from './tools.js';
+import { DASHBOARD_FILE, RULES_FILE, freePort, prometheusProgram } from './tools.js';
 
 const DEADLINE_MS = 30_000;
 
@@ -120,4 +120,18 @@ test('Prometheus scrapes vmstated, sees a running VM and fires the failure alert
   assert.match(alert.annotations.description ?? '', /`vmstatedctl status flaky`/);
   const data = await api<{ alerts: Alert[] }>(base, '/api/v1/alerts');
   assert.deepEqual(data.alerts.filter((candidate) => candidate.labels.vm === 'web'), [], 'nothing fires for the running VM');
+
+  // The Grafana dashboard shipped beside the rules: every query is PromQL this Prometheus runs,
+  // over metrics the daemon serves.
+  const served = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const dashboard = JSON.parse(fs.readFileSync(DASHBOARD_FILE, 'utf8')) as { panels: Array<{ title: string; targets: Array<{ expr: string }> }> };
+  for (const panel of dashboard.panels) {
+    for (const { expr } of panel.targets) {
+      const query = expr.replaceAll('$__rate_interval', '1m').replaceAll('$instance', '.*');
+      await assert.doesNotReject(api(base, `/api/v1/query?query=${encodeURIComponent(query)}`), `${panel.title}: ${query}`);
+      for (const name of expr.match(/\bvmstated_[a-z0-9_]+/g) ?? []) {
+        assert.match(served, new RegExp(`^${name}[{ ]`, 'm'), `${panel.title}: ${name} is served`);
+      }
+    }
+  }
 });

@@ -8,6 +8,7 @@ import { PROJECT_ROOT } from '../helpers/paths.js';
 
 export const RULES_FILE = path.join(PROJECT_ROOT, 'etc/prometheus/vmstated.rules.yml');
 export const RULES_TESTS = path.join(PROJECT_ROOT, 'test/metrics/vmstated.rules.test.yml');
+export const DASHBOARD_FILE = path.join(PROJECT_ROOT, 'etc/prometheus/vmstated.grafana.json');
 
 /** The program's path in PATH, or null. */
 export function findProgram(name: string): string | null {
