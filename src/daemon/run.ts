@@ -112,7 +112,12 @@ class Daemon {
     await this.server.listen(sockpath);
     this.ownsSocket = true;
     if (this.options.metricsListen !== null) {
-      this.metricsListener = new MetricsListener(() => this.metrics.exposition(), this.metrics.contentType, this.log);
+      // Bound now (a busy port fails the start); scrapes wait for re-attach, as requests do.
+      const exposition = async (): Promise<string> => {
+        await this.attached;
+        return this.metrics.exposition();
+      };
+      this.metricsListener = new MetricsListener(exposition, this.metrics.contentType, this.log);
       await this.metricsListener.listen(this.options.metricsListen);
     }
     try {

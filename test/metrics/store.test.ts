@@ -116,6 +116,23 @@ test('every state of every VM is a series, 1 for the current one; info, window a
   assert.equal(sample(text, 'vmstated_vm_configured_memory_bytes{vm="db"}'), undefined, 'not set: absent');
 });
 
+test('a scrape shows a changed record at once, though the text of unchanged families is kept', async () => {
+  const source = new FakeSource();
+  const web = source.add('web');
+  source.add('db');
+  const metrics = new DaemonMetrics(source, noUsage);
+  assert.equal(sample(await metrics.exposition(), 'vmstated_vm_state{vm="web",state="stopped"}'), 1);
+  const vmLines = (text: string): string => text.split('\n').filter((line) => line.includes('vm="')).join('\n');
+  assert.equal(vmLines(await metrics.exposition()), vmLines(await metrics.exposition()), 'nothing changed: the same series');
+  web.status = { ...web.status, state: 'running', restarts: 1 };
+  const text = await metrics.exposition();
+  assert.equal(sample(text, 'vmstated_vm_state{vm="web",state="running"}'), 1);
+  assert.equal(sample(text, 'vmstated_vm_state{vm="web",state="stopped"}'), 0);
+  assert.equal(sample(text, 'vmstated_vm_restart_window_restarts{vm="web"}'), 1);
+  source.add('new');
+  assert.equal(sample(await metrics.exposition(), 'vmstated_vm_state{vm="new",state="stopped"}'), 1, 'a VM added by a reload');
+});
+
 test('events count restarts by reason, failures, exits by meaning and hook runs; counters start at 0', async () => {
   const source = new FakeSource();
   source.add('web');
