@@ -198,7 +198,7 @@ async function main(): Promise<void> {
   const atRest = await statusRoundTrips(client, (asked) => asked < 300);
   record('statusP50RestMs', `status p50, ${vmCount} running, at rest (asked every ${statusEveryMs} ms)`, percentile(atRest, 50), 'ms');
   record('statusP99RestMs', `status p99, ${vmCount} running, at rest`, percentile(atRest, 99), 'ms', '< 10');
-  await benchMetrics(`http://127.0.0.1:${port}/metrics`, (more) => statusRoundTrips(client, more), record, { vms: vmCount });
+  await benchMetrics(`http://127.0.0.1:${port}/metrics`, (more) => statusRoundTrips(client, more), record, { vms: vmCount, daemonPid });
 
   const rebootCpu = cpuMeter(daemonPid, 'Reboot');
   const rebootUntil = Date.now() + rebootSeconds * 1000;
