@@ -43,6 +43,7 @@ In another terminal, in ${root}:
   npx vmstatedctl status
   npx vmstatedctl start build
   npx vmstatedctl logs web -f
+  npx vmstatedctl console web                       # the guest's serial console; ~. detaches
   npx vmstatedctl events
   BHYVE_SIM_DIR=$PWD/${path.relative(root, paths.simdir)} bin/bhyvectl-sim --vm=web --sim-guest=reboot
   kill -HUP $(cat ${relative(paths.pidfile)})      # reload the configs, reopen the logs

@@ -3,6 +3,7 @@
  * `oclif.commands`) reads COMMANDS from the vmstatedctl bundle, which re-exports it: one file
  * holds all commands, so oclif neither globs a directory nor imports a file per command.
  */
+import Console from './console.js';
 import Events from './events.js';
 import Failreset from './failreset.js';
 import Logs from './logs.js';
@@ -16,6 +17,7 @@ import Stop from './stop.js';
 import Top from './top.js';
 
 export const COMMANDS = {
+  console: Console,
   events: Events,
   failreset: Failreset,
   logs: Logs,

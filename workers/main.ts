@@ -9,7 +9,10 @@ import { exposeOnSocketServer } from '../src/rpc/server.js';
 import { reportReady, takeReadyFd } from '../src/shared/readiness.js';
 import { replaceFileSync } from '../src/shared/replace-file.js';
 import type { WorkerApi, WorkerRecord, WorkerSpec } from './api.js';
-import { GeneratedConfigWriter } from '../src/config/generated.js';
+import { GeneratedConfigWriter, generatedConfigPath } from '../src/config/generated.js';
+import { VmConsole } from './console.js';
+import { serveConsole } from './console-server.js';
+import { consoleSocketPath } from './console-wire.js';
 import { VmLifecycle } from './lifecycle.js';
 import { workerFiles } from './worker-files.js';
 
@@ -30,6 +33,7 @@ async function main(): Promise<void> {
   fs.mkdirSync(spec.rundir, { recursive: true });
   const startedAt = new Date().toISOString();
   let server: Server | null = null;
+  let consoleServer: Server | null = null;
   let exiting = false;
   // The lifecycle's own history once it exists (an adopted bhyve is recorded while it is built).
   let restartHistory = (): number[] => spec.restartHistory ?? [];
@@ -49,7 +53,9 @@ async function main(): Promise<void> {
     if (exiting) return;
     exiting = true;
     server?.close();
-    for (const file of [files.socket, files.record, files.spec, files.stderr]) fs.rmSync(file, { force: true });
+    vmConsole.close(`${spec.vm.name} is ${lifecycle.status().state}; its worker exits`);
+    consoleServer?.close();
+    for (const file of [files.socket, files.record, files.spec, files.stderr, consoleSocketPath(spec.rundir, spec.vm.name)]) fs.rmSync(file, { force: true });
     lifecycle.log.close();
     // let the reply to release() leave before the process goes
     setTimeout(() => process.exit(code), 50);
@@ -59,11 +65,15 @@ async function main(): Promise<void> {
   const lifecycle = new VmLifecycle(spec, {
     writeGeneratedConfig: async (vm) => {
       await generatedConfig.write(vm);
+      await vmConsole.sync(generatedConfigPath(vm)); // our side of the console is open before bhyve starts
     },
     onBhyvePid: (pid) => writeRecord(pid),
     onRelease: () => exit(0),
   });
   restartHistory = () => lifecycle.restartHistory();
+  // The console is opened at start for an adopted bhyve (from the config it runs with), before each launch otherwise.
+  const vmConsole = new VmConsole(spec.vm.name, lifecycle.log);
+  if (spec.adoptPid !== undefined) await vmConsole.sync(generatedConfigPath(spec.vm));
 
   // Only the WorkerApi methods are reachable over the socket.
   const api: WorkerApi = {
@@ -79,6 +89,10 @@ async function main(): Promise<void> {
     restartHistory: () => lifecycle.restartHistory(),
   };
 
+  consoleServer = await serveConsole(vmConsole, consoleSocketPath(spec.rundir, spec.vm.name)).catch((error: Error) => {
+    lifecycle.log.line('vmstated', `console: no console socket, vmstatedctl console will not work: ${error.message}`);
+    return null;
+  });
   try {
     server = await exposeOnSocketServer(api, files.socket);
   } catch (error) {

@@ -8,9 +8,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import type { TransitionReason, VmState } from '../src/protocol/types.js';
+import { BoundedOutput } from './bounded-output.js';
+import type { OutputSink } from './bounded-output.js';
 
-/** Lines kept in memory while the log cannot be written; beyond it the oldest are dropped (and counted). */
+/** Lines (and characters) kept in memory while the log cannot be written; beyond either the oldest are dropped (and counted). */
 const MAX_PENDING_LINES = 10_000;
+const MAX_PENDING_CHARS = 4 * 1024 * 1024;
 const RETRY_MS = 5_000;
 
 /** One VM log line: `<ISO time> <source>: <text>`. */
@@ -34,7 +37,8 @@ export function appendVmLogLine(file: string, source: string, text: string): voi
 
 export class VmLog {
   private fd: number | null = null;
-  private pending: string[] = [];
+  private pending: Array<string | Buffer> = [];
+  private pendingChars = 0;
   private dropped = 0;
   private retryTimer: NodeJS.Timeout | null = null;
   /** The current write problem, in words; null when the log is healthy. */
@@ -50,32 +54,31 @@ export class VmLog {
 
   /** One line from `source` (e.g. `bhyve[1234]/stdout`, `hook start_network/stderr`, `vmstated`). */
   line(source: string, text: string): void {
-    this.pending.push(formatLogLine(source, text));
-    if (this.pending.length > MAX_PENDING_LINES) {
-      this.pending.shift();
+    const formatted = formatLogLine(source, text);
+    this.pending.push(formatted);
+    this.pendingChars += formatted.length;
+    while (this.pending.length > MAX_PENDING_LINES || this.pendingChars > MAX_PENDING_CHARS) {
+      this.pendingChars -= (this.pending.shift() as string | Buffer).length;
       this.dropped++;
     }
     this.flush();
   }
 
-  /** Copy a stream into the log line by line (a last line without newline is kept too). */
+  /**
+   * Where output of `source` goes, as Buffer chunks: lines cut at 8 KiB, floods summarized
+   * (bounded-output.ts). Anything that copies bhyve's, a hook's or the console's output into the
+   * log writes it here (or through follow()).
+   */
+  output(source: string): OutputSink {
+    return new BoundedOutput(source, (from, text) => this.line(from, text));
+  }
+
+  /** Copies a stream into the log through output() (a last line without newline is kept too). */
   follow(stream: Readable, source: string): void {
-    let partial = '';
-    stream.setEncoding('utf8');
-    stream.on('data', (chunk: string) => {
-      partial += chunk;
-      let newline: number;
-      while ((newline = partial.indexOf('\n')) >= 0) {
-        this.line(source, partial.slice(0, newline));
-        partial = partial.slice(newline + 1);
-      }
-    });
-    const flushPartial = (): void => {
-      if (partial !== '') this.line(source, partial);
-      partial = '';
-    };
-    stream.on('end', flushPartial);
-    stream.on('close', flushPartial);
+    const sink = this.output(source);
+    stream.on('data', (chunk: Buffer | string) => sink.write(typeof chunk === 'string' ? Buffer.from(chunk) : chunk));
+    stream.on('end', () => sink.end());
+    stream.on('close', () => sink.end());
     stream.on('error', () => {});
   }
 
@@ -105,12 +108,23 @@ export class VmLog {
   private flush(): void {
     if (this.fd === null) return this.scheduleRetry();
     if (this.dropped > 0) {
-      this.pending.unshift(formatLogLine('vmstated', `${this.dropped} log lines were lost while the log could not be written`));
+      const lost = formatLogLine('vmstated', `${this.dropped} log lines were lost while the log could not be written`);
+      this.pending.unshift(lost);
+      this.pendingChars += lost.length;
       this.dropped = 0;
     }
     try {
       while (this.pending.length > 0) {
-        fs.writeSync(this.fd, this.pending[0]);
+        // A nearly full disk takes part of a line (a short write, no error): the rest waits.
+        const first = this.pending[0] as string | Buffer;
+        const bytes = Buffer.from(first);
+        const written = fs.writeSync(this.fd, bytes);
+        if (written < bytes.length) {
+          this.pending[0] = bytes.subarray(written);
+          this.pendingChars -= first.length - (bytes.length - written);
+          throw new Error('short write: no space left on device (ENOSPC)');
+        }
+        this.pendingChars -= first.length;
         this.pending.shift();
       }
       if (this.problem !== null) {

@@ -50,6 +50,8 @@ export function bhyveUsage(progname = 'bhyve'): string {
     '  sim.acpi_delay=DURATION      guest shutdown time after SIGTERM (default 200ms)',
     '  sim.acpi_ready=DURATION      before this, SIGTERM kills bhyve at once (firmware stage)',
     '  sim.flood=N                  print N console lines as fast as possible at boot',
+    '  sim.flood_bytes=N            print N console bytes without a newline at boot, as fast',
+    '                               as they are read',
     '  sim.console=TEXT             extra console lines at boot (\\n separates lines)',
     '  sim.stderr=TEXT              extra diagnostic lines on stderr at boot',
     'DURATION: 250ms, 2s, 1.5s, 1min, 1h; a plain number is seconds.',

@@ -12,7 +12,9 @@ import { bindControl, type ControlReply, type ControlRequest, EALREADY } from '.
 import { SimExit } from './failure.js';
 import { EX_OSERR } from '../shared/sysexits.js';
 import { type GuestAction, type GuestEnd, type GuestScript, guestEnd, guestScript, type RuntimeAction, SUSPEND_EXIT } from './guest.js';
-import { afterOutputDrains, consoleLine, diagnostic, exitAfterOutput } from './output.js';
+import { SimulatedGetty } from './getty.js';
+import { openSimulatedCom1 } from './nmdm.js';
+import { afterOutputDrains, consoleBytes, consoleFlood, consoleLine, diagnostic, exitAfterOutput, useConsoleDevice } from './output.js';
 import { bootCounterPath, controlSocketPath, simStateDir } from './paths.js';
 import { readVmmRecord, removeVmmRecord, type VmmRecord, writeVmmRecord } from './record.js';
 import { bhyveTitle } from '../shared/process-table.js';
@@ -89,7 +91,7 @@ class SimulatedVm {
   }
 
   /** Boots the guest: console lines, then the scripted action and the ACPI power button. */
-  start(): void {
+  start(getty: SimulatedGetty | null): void {
     const { name, script } = this.setup;
     const boot = nextBootNumber(this.setup.stateDir, name);
     const mib = Math.round(this.setup.memoryBytes / (1024 * 1024));
@@ -97,6 +99,7 @@ class SimulatedVm {
     for (const line of script.consoleLines) consoleLine(line);
     for (const line of script.stderrLines) diagnostic(line);
     for (let line = 1; line <= script.flood; line++) consoleLine(`${name}: console flood line ${line} of ${script.flood}`);
+    if (script.floodBytes > 0) consoleFlood(script.floodBytes);
     if (script.acpiReadyMs === 0) this.enableAcpi();
     else setTimeout(() => this.enableAcpi(), script.acpiReadyMs);
     const action: GuestAction = script.times === null || boot <= script.times ? script.action : 'run';
@@ -106,6 +109,17 @@ class SimulatedVm {
     } else {
       consoleLine(`${name}: guest running`);
     }
+    getty?.prompt();
+  }
+
+  /** com1 on an nmdm device: the console goes there, with a login prompt that echoes. */
+  async openCom1(): Promise<SimulatedGetty | null> {
+    const com1 = await openSimulatedCom1(this.setup.config.get('lpc.com1.path'), this.setup.stateDir);
+    if (com1 === null) return null;
+    useConsoleDevice(com1);
+    const getty = new SimulatedGetty(this.setup.name, consoleBytes);
+    com1.onData((chunk) => getty.input(chunk));
+    return getty;
   }
 
   /** The guest enabled ACPI: from now on SIGTERM presses the power button. */
@@ -300,7 +314,7 @@ export async function runBhyve(argv: string[], env: NodeJS.ProcessEnv = process.
     await vm.open();
     // As bhyverun.c does once its devices are set up: ps(1) then shows `bhyve: <name>`.
     process.title = bhyveTitle(setup.name);
-    vm.start();
+    vm.start(await vm.openCom1());
   } catch (error) {
     if (!(error instanceof SimExit)) throw error;
     if (error.stdout !== '') consoleLine(error.stdout);

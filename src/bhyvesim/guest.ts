@@ -29,6 +29,8 @@ export interface GuestScript {
   acpiReadyMs: number;
   /** Console lines printed as fast as possible at boot. */
   flood: number;
+  /** Console bytes printed at boot as fast as the reader takes them, without a newline. */
+  floodBytes: number;
   /** Extra console lines at boot (`\n` in the value separates lines). */
   consoleLines: string[];
   /** Extra stderr lines at boot. */
@@ -108,6 +110,7 @@ export function guestScript(config: BhyveConfig): GuestScript {
     acpiDelayMs: durationOf(config, 'sim.acpi_delay', 200),
     acpiReadyMs: durationOf(config, 'sim.acpi_ready', 0),
     flood: countOf(config, 'sim.flood') ?? 0,
+    floodBytes: countOf(config, 'sim.flood_bytes') ?? 0,
     consoleLines: linesOf(config, 'sim.console'),
     stderrLines: linesOf(config, 'sim.stderr'),
   };

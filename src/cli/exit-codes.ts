@@ -2,7 +2,7 @@
 export const EXIT = {
   /** Done. */
   OK: 0,
-  /** The daemon refused the request or the action failed. */
+  /** The daemon refused the request or the connection (a LIMIT), or the action failed. */
   FAILED: 1,
   /** Bad usage: unknown command, flag or argument. */
   USAGE: 2,

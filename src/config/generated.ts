@@ -4,6 +4,7 @@
  */
 import fs from 'node:fs/promises';
 import { writeFileAtomic } from './atomic.js';
+import { com1Path, consoleSetting } from './console-mode.js';
 import type { VmConfig } from './types.js';
 
 export const GENERATED_SUFFIX = '.generated';
@@ -30,9 +31,14 @@ export function generatedSettings(vm: VmConfig): string[] {
   return lines;
 }
 
-/** The bhyve file's bytes, a newline, then the settings, one line each. */
+/**
+ * The bhyve file's bytes, a newline, then the settings, one line each; a com1 on `stdio` is pointed
+ * at the VM's nmdm console just before `name=` (src/config/console-mode.ts).
+ */
 export function generatedConfigText(vm: VmConfig, bhyveFileBytes: Buffer): Buffer {
-  const settings = generatedSettings(vm).map((line) => `${line}\n`).join('');
+  const lines = generatedSettings(vm);
+  if (com1Path(bhyveFileBytes) === 'stdio') lines.splice(lines.length - 1, 0, consoleSetting(vm.name));
+  const settings = lines.map((line) => `${line}\n`).join('');
   return Buffer.concat([bhyveFileBytes, Buffer.from(`\n${settings}`, 'utf8')]);
 }
 

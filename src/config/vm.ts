@@ -45,7 +45,8 @@ class Settings {
 }
 
 /** bhyve's VM_MAX_NAMELEN is 32 with the NUL; the name also names log, socket and vmm files. */
-const VM_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,30}$/;
+export const MAX_VM_NAME_LENGTH = 31;
+const VM_NAME = new RegExp(`^[A-Za-z0-9][A-Za-z0-9._-]{0,${MAX_VM_NAME_LENGTH - 1}}$`);
 /** The daemon logs to `<logdir>/vmstated.log`, beside the VM logs `<logdir>/<vm>.log`. */
 const DAEMON_LOG_NAME = 'vmstated';
 

@@ -7,6 +7,8 @@ import type { Command, EventLine, VmEvent } from '../protocol/types.js';
 import { PROTOCOL_VERSION } from '../protocol/types.js';
 import type { CommandOutcome } from '../../workers/api.js';
 import type { DaemonMetrics } from './metrics.js';
+import { attachConsole, consoleInput } from './console-relay.js';
+import { LimitError } from './connection-limits.js';
 import { followLines, tailLines } from './log-tail.js';
 import { CommandError } from './registry.js';
 import type { Registry } from './registry.js';
@@ -150,6 +152,7 @@ const HANDLERS: Record<Command, Handler> = {
     const count = (request.args.n as number | undefined) ?? DEFAULT_LOG_LINES;
     const { lines, offset } = await tailLines(file, count);
     if (request.args.follow !== true) return { lines };
+    session.openStream(); // freed when the connection closes
     // Streams {v, id, data: {lines}} until the client hangs up; the final reply never comes.
     session.send({ v: PROTOCOL_VERSION, id: request.id, data: { lines } });
     const stop = followLines(file, offset, (more) => {
@@ -163,6 +166,7 @@ const HANDLERS: Record<Command, Handler> = {
   events: async (ctl, request, session) => {
     const only = request.args.vm as string | undefined;
     if (only !== undefined) visibleVm(ctl, session.peer, request.cmd, only);
+    session.openStream(); // freed when the connection closes
     session.send(okReply(request.id, { subscribed: true }));
     const forward = (event: VmEvent): void => {
       if (!eventVisible(ctl, session.peer, event, only)) return;
@@ -174,6 +178,9 @@ const HANDLERS: Record<Command, Handler> = {
     ctl.registry.bus.off('event', forward);
     return undefined;
   },
+
+  console: async (ctl, request, session) => attachConsole(ctl.registry, visibleVm(ctl, session.peer, request.cmd, request.args.vm as string), request, session),
+  'console-input': async (_ctl, request, session) => consoleInput(request, session),
 };
 
 /** Runs one request; `undefined` from a handler means it replied (or streams) by itself. */
@@ -186,7 +193,7 @@ export function createRequestHandler(ctl: DaemonControl): RequestHandler {
       else if (result !== undefined) session.send(okReply(request.id, result));
       ctl.metrics?.countRequest(request.cmd, 'ok');
     } catch (err) {
-      ctl.metrics?.countRequest(request.cmd, err instanceof CommandError ? err.code : 'INTERNAL');
+      ctl.metrics?.countRequest(request.cmd, err instanceof CommandError || err instanceof LimitError ? err.code : 'INTERNAL');
       if (!(err instanceof CommandError)) throw err;
       session.send(errorReply(request.id, err.code, `${describeRequest(request.id, request.cmd)}: ${err.message}`));
     }

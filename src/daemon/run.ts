@@ -18,13 +18,17 @@ import { reattachWorkers } from './reattach.js';
 import { Registry } from './registry.js';
 import { brokenSets, loadConfigs, reload } from './reload.js';
 import { ControlServer } from './server.js';
+import { checkSocketPaths } from './socket-paths.js';
 
 export async function run(options: DaemonOptions, argv: readonly string[]): Promise<number> {
   const readyFd = takeReadyFd();
   if (!options.foreground && readyFd === null) return daemonize(argv);
-  // A SIGHUP (log rotation) while starting up must not kill us: its default action would.
-  const ignoreHangup = (): void => {};
-  process.on('SIGHUP', ignoreHangup);
+  // A SIGHUP (reload) or SIGUSR1 (log rotation) while starting up must not kill us: their default
+  // action would. A listener on SIGUSR1 also keeps Node from opening its inspector on it, which
+  // in a root daemon would hand a debugger to whoever reaches 127.0.0.1:9229.
+  const ignoreSignal = (): void => {};
+  process.on('SIGHUP', ignoreSignal);
+  process.on('SIGUSR1', ignoreSignal);
   const fail = (message: string): number => {
     if (readyFd !== null) reportFailure(readyFd, message);
     else process.stderr.write(`vmstated: ${message}\n`);
@@ -49,7 +53,7 @@ export async function run(options: DaemonOptions, argv: readonly string[]): Prom
     reportReady(readyFd);
     process.chdir('/');
   }
-  process.off('SIGHUP', ignoreHangup);
+  process.off('SIGHUP', ignoreSignal); // SIGUSR1's stays: no moment without a listener
   return daemon.serve();
 }
 
@@ -87,7 +91,8 @@ class Daemon {
     this.server = new ControlServer(async (request, session) => {
       await this.attached;
       return handle(request, session);
-    }, this.log, (code) => this.metrics.countRequest(null, code));
+    }, this.log);
+    this.server.onInvalid = (code) => this.metrics.countRequest(null, code);
   }
 
   /** Everything that must work before we tell anyone we serve; throws with a message for a person. */
@@ -96,6 +101,7 @@ class Daemon {
     if (!fs.statSync(configdir, { throwIfNoEntry: false })?.isDirectory()) {
       throw new Error(`cannot read the config directory ${configdir}: it does not exist or is not a directory`);
     }
+    checkSocketPaths(this.options);
     await claimInstance(pidfile, sockpath);
     const load = await loadConfigs(configdir);
     this.registry.addConfigs(load.vms, load.problems);
@@ -136,6 +142,7 @@ class Daemon {
     process.on('SIGTERM', () => this.shutdown(false, 'SIGTERM'));
     process.on('SIGINT', () => this.shutdown(false, 'SIGINT'));
     process.on('SIGHUP', () => this.onHangup());
+    process.on('SIGUSR1', () => this.reopenLogs('SIGUSR1'));
     process.on('SIGPIPE', () => {});
     process.on('uncaughtException', (err) => this.log.fatal({ err }, 'uncaught exception'));
     process.on('unhandledRejection', (err) => this.log.error({ err }, 'unhandled rejection'));
@@ -146,12 +153,18 @@ class Daemon {
     process.exit(status);
   }
 
-  private onHangup(): void {
+  /** After a rotation (newsyslog sends SIGUSR1): the daemon log and every worker's VM log. */
+  private reopenLogs(why: string): void {
     this.daemonLog.reopen();
-    this.log.info('SIGHUP: log reopened, reloading configs');
+    this.log.info(`${why}: logs reopened`);
     for (const entry of this.registry.entries.values()) {
       entry.worker?.api.reopenLog().catch(() => {});
     }
+  }
+
+  private onHangup(): void {
+    this.reopenLogs('SIGHUP');
+    this.log.info('SIGHUP: reloading configs');
     reload(this.registry).catch((err: unknown) => this.log.error({ err }, 'reload failed'));
   }
 

@@ -1,48 +1,52 @@
 /**
  * The control socket (DESIGN.md section 6): JSON lines, several requests per connection, replies
  * by id. A client that sends garbage, too-long lines or bad UTF-8 gets error replies; one that
- * never reads is disconnected; neither affects another client or any VM.
+ * never reads is disconnected; neither affects another client or any VM. Connections and streams
+ * are counted per user (connection-limits.ts), so no user can lock root out.
  */
 import fs from 'node:fs';
 import net from 'node:net';
 import { getPeerCredentials } from '../auth/peercred.js';
 import type { PeerCredentials } from '../auth/peercred.js';
-import { LineWriter, readLines } from '../protocol/framing.js';
-import { errorReply, framingErrorReply, parseRequest } from '../protocol/request.js';
+import { errorReply, parseRequest } from '../protocol/request.js';
 import type { ParseResult } from '../protocol/request.js';
 import type { ErrorCode } from '../protocol/types.js';
+import { ControlConnection, closeWithLimitError } from './connection.js';
+import type { Session } from './connection.js';
+import { ConnectionLimits, LimitError } from './connection-limits.js';
+import type { ControlLimitValues, Release } from './connection-limits.js';
 import type { Logger } from './logger.js';
+import { RequestPacer } from './request-pacer.js';
 
 export type ParsedRequest = Extract<ParseResult, { ok: true }>['request'];
-
-/** One client connection, as request handlers see it. */
-export interface Session {
-  readonly peer: PeerCredentials;
-  /** Writes one message line; false once the connection is gone. */
-  send(message: unknown): boolean;
-  /** Called once when the connection closes (for streams to stop). */
-  onClose(callback: () => void): void;
-  readonly closed: boolean;
-}
+export type { Session } from './connection.js';
 
 export type RequestHandler = (request: ParsedRequest, session: Session) => Promise<void>;
 
-/** Connections beyond this are refused, so no client can use up the daemon's descriptors. */
-const MAX_CONNECTIONS = 512;
+/** Refused connections that may wait for their peer to read why; beyond it they close at once. */
+const MAX_LINGERING = 128;
+/** A user's refusals are logged at most once per this long (a flood must not fill the log). */
+const REFUSAL_LOG_INTERVAL_MS = 60_000;
 
 export class ControlServer {
   private readonly server: net.Server;
   private readonly sockets = new Set<net.Socket>();
+  private readonly limits: ConnectionLimits;
+  private readonly pacer: RequestPacer;
+  private lingering = 0;
+  private readonly lastRefusalLogged = new Map<number, number>();
+  /** Told of each request refused before it reached the handler (the metrics count them). */
+  onInvalid: (code: ErrorCode) => void = () => {};
 
   constructor(
     private readonly handle: RequestHandler,
     private readonly log: Logger,
-    /** Told of each request refused before it reached the handler (the metrics count them). */
-    private readonly onInvalid: (code: ErrorCode) => void = () => {},
+    limits?: Readonly<ControlLimitValues>,
   ) {
+    this.limits = new ConnectionLimits(limits);
+    this.pacer = new RequestPacer(this.limits.values.requestsPerTurnPerUser);
     // Half-open: `printf '...' | nc -U` ends its side at once and still waits for the replies.
     this.server = net.createServer({ allowHalfOpen: true }, (socket) => this.accept(socket));
-    this.server.maxConnections = MAX_CONNECTIONS;
   }
 
   /** Binds the socket (its directory must exist) and makes it connectable by every user. */
@@ -82,14 +86,8 @@ export class ControlServer {
 
   private accept(socket: net.Socket): void {
     this.sockets.add(socket);
-    const closeCallbacks: Array<() => void> = [];
-    let closed = false;
     socket.on('error', () => {}); // a peer that vanished: 'close' follows
-    socket.on('close', () => {
-      closed = true;
-      this.sockets.delete(socket);
-      for (const callback of closeCallbacks.splice(0)) callback();
-    });
+    socket.on('close', () => this.sockets.delete(socket));
     let peer: PeerCredentials;
     try {
       peer = getPeerCredentials(socket);
@@ -100,38 +98,42 @@ export class ControlServer {
     }
     // The user the daemon runs as administers it (root in production; the developer in the demo).
     if (peer.uid === process.geteuid?.()) peer = { ...peer, uid: 0 };
-    const writer = new LineWriter(socket, {
-      onOverflow: (queued) => this.log.warn({ uid: peer.uid, queued }, 'client does not read its replies; connection closed'),
+    let release: Release;
+    try {
+      release = this.limits.admitConnection(peer.uid);
+    } catch (err) {
+      if (!(err instanceof LimitError)) throw err;
+      this.refuse(socket, peer, err.message);
+      return;
+    }
+    socket.on('close', release);
+    const { uid } = peer;
+    new ControlConnection(socket, peer, {
+      maxRequests: this.limits.values.maxRequestsPerConnection,
+      idleTimeoutMs: this.limits.values.idleTimeoutMs,
+      dispatch: (line, session) => this.dispatch(line, session),
+      mayStart: (resume) => this.pacer.mayStart(uid, resume),
+      openStream: () => this.limits.openStream(uid),
+      onOverflow: (queued) => this.log.warn({ uid, queued }, 'client does not read its replies; connection closed'),
     });
-    const session: Session = {
-      peer,
-      send: (message) => writer.write(message),
-      onClose: (callback) => (closed ? callback() : closeCallbacks.push(callback)),
-      get closed() {
-        return closed;
-      },
-    };
-    // The peer ended its side: close ours once every request it sent has been answered.
-    let inFlight = 0;
-    let peerEnded = false;
-    const settled = (): void => {
-      inFlight -= 1;
-      if (peerEnded && inFlight === 0) socket.end();
-    };
-    readLines(socket, {
-      onLine: (line) => {
-        inFlight += 1;
-        void this.dispatch(line, session).finally(settled);
-      },
-      onError: (error) => {
-        this.onInvalid('BAD_REQUEST');
-        session.send(framingErrorReply(error.message));
-      },
-      onEnd: () => {
-        peerEnded = true;
-        if (inFlight === 0) socket.end();
-      },
-    });
+  }
+
+  /** Writes why and closes; waits a moment for the peer to read it unless many refused ones wait already. */
+  private refuse(socket: net.Socket, peer: PeerCredentials, message: string): void {
+    this.logRefusal(peer.uid, message);
+    const linger = this.lingering < MAX_LINGERING;
+    if (linger) {
+      this.lingering += 1;
+      socket.once('close', () => (this.lingering -= 1));
+    }
+    closeWithLimitError(socket, `connection refused: ${message}`, linger);
+  }
+
+  private logRefusal(uid: number, message: string): void {
+    const now = Date.now();
+    if (now - (this.lastRefusalLogged.get(uid) ?? -Infinity) < REFUSAL_LOG_INTERVAL_MS) return;
+    this.lastRefusalLogged.set(uid, now);
+    this.log.warn({ uid }, `connection refused: ${message} (further refusals of this user in the next minute are not logged)`);
   }
 
   private async dispatch(line: string, session: Session): Promise<void> {
@@ -142,12 +144,18 @@ export class ControlServer {
       return;
     }
     const { request } = parsed;
-    this.log.debug({ uid: session.peer.uid, id: request.id, cmd: request.cmd, args: request.args }, 'request');
+    // Keystrokes (passwords typed on a console) are never logged.
+    if (request.cmd !== 'console-input') this.log.debug({ uid: session.peer.uid, id: request.id, cmd: request.cmd, args: request.args }, 'request');
     try {
       await this.handle(request, session);
     } catch (err) {
-      this.log.error({ err, id: request.id, cmd: request.cmd }, 'request failed');
       const what = `request ${JSON.stringify(request.id)} (${request.cmd})`;
+      if (err instanceof LimitError) {
+        this.logRefusal(session.peer.uid, err.message);
+        session.send(errorReply(request.id, err.code, `${what}: ${err.message}`));
+        return;
+      }
+      this.log.error({ err, id: request.id, cmd: request.cmd }, 'request failed');
       session.send(errorReply(request.id, 'INTERNAL', `${what} failed: ${(err as Error).message}`));
     }
   }

@@ -110,6 +110,8 @@ export class ControlClient {
   private nextId = 1;
   private closed = false;
   private closeReason: Error | null = null;
+  /** The daemon's error for the whole connection (e.g. a LIMIT refusal): later requests get it too. */
+  private connectionError: ControlError | null = null;
   private eventHandler: ((event: VmEvent) => void) | null = null;
   private readonly closeWaiters: Array<() => void> = [];
 
@@ -164,6 +166,7 @@ export class ControlClient {
    */
   events(onEvent: (event: VmEvent) => void, args: Record<string, unknown> = {}): Promise<void> {
     if (this.eventHandler !== null) return Promise.reject(new ProtocolError('already subscribed to events'));
+    if (this.connectionError !== null) return Promise.reject(this.connectionError);
     this.eventHandler = onEvent;
     const closed = new Promise<void>((resolve) => {
       if (this.closed) resolve();
@@ -190,6 +193,7 @@ export class ControlClient {
   }
 
   private send(cmd: Command, args: Record<string, unknown>, options: RequestOptions): Promise<unknown> {
+    if (this.connectionError !== null) return Promise.reject(this.connectionError);
     if (this.closed) {
       return Promise.reject(new ConnectionLostError(`${cmd}: the connection to vmstated at ${this.socketPath} is closed`));
     }
@@ -246,8 +250,10 @@ export class ControlClient {
     const id = message.id;
     if (id === null && message.ok === false) {
       // The daemon could not tell which request this answers (it rejected a
-      // line before reading its id): every waiting request is in doubt.
-      this.fail(this.errorFrom(message, undefined));
+      // line before reading its id), or refused the connection itself (LIMIT):
+      // every waiting request is in doubt, and so is any sent later.
+      this.connectionError = this.errorFrom(message, undefined);
+      this.fail(this.connectionError);
       return;
     }
     const entry = (typeof id === 'string' || typeof id === 'number') ? this.pending.get(id) : undefined;

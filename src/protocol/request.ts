@@ -7,7 +7,7 @@ import { EncodedMessage } from './framing.js';
 import { PROTOCOL_VERSION } from './types.js';
 import type { Command, ErrorCode, ReplyError, ReplyOk, Request } from './types.js';
 
-type ArgType = 'string' | 'boolean' | 'count';
+type ArgType = 'string' | 'boolean' | 'count' | 'id';
 interface ArgSpec {
   type: ArgType;
   required?: boolean;
@@ -27,6 +27,9 @@ export const COMMAND_ARGS: Readonly<Record<Command, Readonly<Record<string, ArgS
   shutdown: { keepVms: { type: 'boolean' } },
   problems: { vm: { type: 'string' } },
   metrics: {},
+  console: { vm: { type: 'string', required: true }, history: { type: 'count' }, readOnly: { type: 'boolean' } },
+  // Keystrokes for the console attached by request `console` on this connection (base64 `data`).
+  'console-input': { console: { type: 'id', required: true }, data: { type: 'string', required: true } },
 };
 
 export const COMMANDS = Object.keys(COMMAND_ARGS) as Command[];
@@ -96,6 +99,8 @@ function checkArg(name: string, value: unknown, spec: ArgSpec): string | null {
       return Number.isSafeInteger(value) && (value as number) >= 0
         ? null
         : `"${name}" must be a whole number >= 0, not ${JSON.stringify(value) ?? describeType(value)}`;
+    case 'id':
+      return validId(value) ? null : `"${name}" must be a request id (a string or a finite number), not ${describeType(value)}`;
   }
 }
 

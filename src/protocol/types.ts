@@ -92,7 +92,9 @@ export type Command =
   | 'events'
   | 'shutdown'
   | 'problems'
-  | 'metrics';
+  | 'metrics'
+  | 'console'
+  | 'console-input';
 
 export interface Request {
   v: typeof PROTOCOL_VERSION;
@@ -108,6 +110,7 @@ export type ErrorCode =
   | 'FORBIDDEN' // the caller may see the VM but not do this
   | 'INVALID_STATE' // e.g. failreset on a VM that is not failed
   | 'FAILED' // the action was carried out and failed (the VM is now failed)
+  | 'LIMIT' // over a limit of the control socket (connections, streams per user; idle): the message says which and its value
   | 'INTERNAL';
 
 export interface ReplyOk<T = unknown> {

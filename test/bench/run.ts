@@ -4,8 +4,10 @@
  *   [--cli-runs R] [--node-options OPTS]
  *
  * Measures: time until the daemon serves; time to start all N; supervisor memory (PSS of the
- * registry and every worker) per running VM; `status` round trip at rest and while VMs reboot in
- * a loop; a metrics scrape, and `status` while scraped (metrics-bench.ts); guest reboot (bhyve exit) to relaunch; `vmstatedctl status` beside `node -e 0`; SIGTERM
+ * registry and every worker) per running VM; `status` round trip at rest, under a flood of the
+ * control socket by unprivileged users (flood.ts), while a scraper polls the metrics listener
+ * (metrics-bench.ts, with the scrape's own time) and while VMs reboot in a loop; guest reboot
+ * (bhyve exit) to relaunch; `vmstatedctl status` beside `node -e 0`; SIGTERM
  * until every VM is stopped and nothing is left. Everything it starts is killed on exit or Ctrl-C.
  *
  * `status` is asked at a fixed pace (every --status-every ms, 10 by default: a monitor polling a
@@ -26,6 +28,7 @@ import type { VmStatus } from '../../src/protocol/types.js';
 import { VMSTATEDCTL_BIN } from '../helpers/paths.js';
 import { createVmstatedEnv, processesMentioning, waitFor } from '../helpers/vmstated-env.js';
 import { benchMetrics, metricsPort } from './metrics-bench.js';
+import { benchStatusUnderFlood } from './flood.js';
 import { machineCpuMs, percentile, privateDirtyKiB, processCpuMs, pssKiB, serviceEnvironment, wallTimes } from './measure.js';
 import { isProcessAlive } from '../../src/shared/process.js';
 
@@ -199,6 +202,7 @@ async function main(): Promise<void> {
   record('statusP50RestMs', `status p50, ${vmCount} running, at rest (asked every ${statusEveryMs} ms)`, percentile(atRest, 50), 'ms');
   record('statusP99RestMs', `status p99, ${vmCount} running, at rest`, percentile(atRest, 99), 'ms', '< 10');
   await benchMetrics(`http://127.0.0.1:${port}/metrics`, (more) => statusRoundTrips(client, more), record, { vms: vmCount, daemonPid });
+  await benchStatusUnderFlood({ socketDir: env.dir, sockpath: env.sockpath, client, statusRoundTrips, record, pssKiB, daemonPid });
 
   const rebootCpu = cpuMeter(daemonPid, 'Reboot');
   const rebootUntil = Date.now() + rebootSeconds * 1000;

@@ -32,7 +32,7 @@ test('sim.guest=ACTION@DURATION, sim.after, defaults and validation', () => {
   const config = defaultConfig();
   assert.deepEqual(
     { ...guestScript(config), consoleLines: undefined },
-    { action: 'run', afterMs: 0, times: null, acpi: 'honour', acpiDelayMs: 200, acpiReadyMs: 0, flood: 0, consoleLines: undefined, stderrLines: [] },
+    { action: 'run', afterMs: 0, times: null, acpi: 'honour', acpiDelayMs: 200, acpiReadyMs: 0, flood: 0, floodBytes: 0, consoleLines: undefined, stderrLines: [] },
   );
   config.set('sim.guest', 'reboot@2s');
   assert.equal(guestScript(config).afterMs, 2000);

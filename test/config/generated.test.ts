@@ -26,14 +26,14 @@ async function loadSingle(configdir: string): Promise<VmConfig> {
   return load.vms[0]!;
 }
 
-test("the man page's bsdvm example generates the bhyve file, a newline and name=bsdvm", async (t) => {
+test("the man page's bsdvm example generates the bhyve file, a newline, com1 on vmstated's nmdm console and name=bsdvm", async (t) => {
   const configdir = tempDir(t);
   const bhyveConfig = path.join(configdir, 'bsdvm', 'bhyve_config');
   writeVm(configdir, 'bsdvm', `bsdvm { configfile = ${bhyveConfig}; }\n`, BSDVM_BHYVE_CONFIG);
   const vm = await loadSingle(configdir);
   const written = await writeGeneratedConfig(vm);
   assert.equal(written, `${bhyveConfig}.generated`);
-  const expected = Buffer.from(`${BSDVM_BHYVE_CONFIG}\nname=bsdvm\n`);
+  const expected = Buffer.from(`${BSDVM_BHYVE_CONFIG}\nlpc.com1.path=/dev/nmdm-vmstated-bsdvmA\nname=bsdvm\n`);
   assert.ok(fs.readFileSync(written).equals(expected), fs.readFileSync(written, 'utf8'));
 });
 
@@ -76,7 +76,7 @@ test('writing replaces an older generated file completely and leaves no temporar
   const target = `${vm.configfile}.generated`;
   fs.writeFileSync(target, 'stale line\n'.repeat(1000));
   await writeGeneratedConfig(vm);
-  assert.equal(fs.readFileSync(target, 'utf8'), 'lpc.com1.path=stdio\n\ncpus=2\nname=vm0\n');
+  assert.equal(fs.readFileSync(target, 'utf8'), 'lpc.com1.path=stdio\n\ncpus=2\nlpc.com1.path=/dev/nmdm-vmstated-vm0A\nname=vm0\n');
   assert.deepEqual(fs.readdirSync(vm.dir).sort(), ['bhyve_config', 'bhyve_config.generated', 'config']);
 });
 

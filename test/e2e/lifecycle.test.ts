@@ -98,7 +98,7 @@ test('VM lifecycle through vmstated and vmstatedctl, with stand-in bhyve and bhy
     const [firstPid] = si.launchPids(vm);
     const generated = path.join(vmdir, 'bhyve_config.generated');
     assert.ok(si.calls(vm).includes(`bhyve -k ${generated} alpha pid=${firstPid}`), si.calls(vm).join('\n'));
-    assert.equal(si.configSeen(vm, firstPid!), '# alpha\nlpc.com1.path=stdio\nmemory.size=128M\nmemory.size=512M\ncpus=2\nname=alpha\n');
+    assert.equal(si.configSeen(vm, firstPid!), '# alpha\nlpc.com1.path=stdio\nmemory.size=128M\nmemory.size=512M\ncpus=2\nlpc.com1.path=/dev/nmdm-vmstated-alphaA\nname=alpha\n');
     assert.equal(fs.readFileSync(generated, 'utf8'), si.configSeen(vm, firstPid!));
     const startHooks = si.hooks(vm);
     assert.deepEqual(reasons(startHooks), ['start_network(start)', 'start_storage(start)', 'running(start)']);
@@ -224,7 +224,7 @@ test('VM lifecycle through vmstated and vmstatedctl, with stand-in bhyve and bhy
     const pid = si.launchPids(vm)[0]!;
     assert.equal(
       si.configSeen(vm, pid),
-      'lpc.com1.path=stdio\n\nmemory.size=4096M\ncpus=4\nsockets=2\ncores=2\nacpi_tables=true\nx86.vmexit_on_hlt=false\nlpc.bootrom=/boot/BHYVE_UEFI.fd\nname=stubborn\n',
+      'lpc.com1.path=stdio\n\nmemory.size=4096M\ncpus=4\nsockets=2\ncores=2\nacpi_tables=true\nx86.vmexit_on_hlt=false\nlpc.bootrom=/boot/BHYVE_UEFI.fd\nlpc.com1.path=/dev/nmdm-vmstated-stubbornA\nname=stubborn\n',
     );
     const mark = si.calls(vm).length;
     const ms = await ctlOk(env, 'stop', vm);

@@ -3,7 +3,8 @@
  * that really run (from ps), a seeded random source and a recorder of the daemon's events.
  */
 import { spawnSync } from 'node:child_process';
-import { listVmmRecords } from '../../src/bhyvesim/record.js';
+import { listVmmRecords, readVmmRecord } from '../../src/bhyvesim/record.js';
+import { parseProcessTable, type ProcessEntry } from '../../src/shared/process-table.js';
 import type { ControlClient } from '../../src/protocol/client.js';
 import type { VmEvent, VmStatus } from '../../src/protocol/types.js';
 import type { VmstatedEnv } from '../helpers/vmstated-env.js';
@@ -13,18 +14,27 @@ export function vmNames(count: number, prefix = 'vm'): string[] {
   return Array.from({ length: count }, (_, i) => `${prefix}${String(i).padStart(2, '0')}`);
 }
 
-/** Running simulated bhyves of this env by VM name (their command line ends with the VM name). */
+/**
+ * Running simulated bhyves of this env by VM name. A bhyve shows its title (`bhyve: vm00`, as real
+ * bhyve's setproctitle does), so it is told apart from another env's by its ancestry (a worker, or
+ * early in its start the bhyve itself, names this env's directory on its command line) or, once its
+ * worker died, by the pid this env's simulated vmm record holds.
+ */
 export function bhyvesByVm(env: VmstatedEnv): Map<string, number[]> {
-  const ps = spawnSync('ps', ['-ax', '-ww', '-o', 'pid=,args='], { encoding: 'utf8' });
+  const ps = spawnSync('ps', ['-ax', '-ww', '-o', 'pid=', '-o', 'ppid=', '-o', 'lstart=', '-o', 'args='], { encoding: 'utf8', env: { ...process.env, LC_ALL: 'C' } });
   if (ps.status !== 0) throw new Error(`ps failed: ${ps.stderr}`);
+  const table = parseProcessTable(ps.stdout);
+  const byPid = new Map(table.map((entry) => [entry.pid, entry]));
+  const inThisEnv = (entry: ProcessEntry | undefined, depth = 0): boolean =>
+    entry !== undefined && depth < 8 && (entry.args.includes(env.dir) || inThisEnv(byPid.get(entry.ppid), depth + 1));
+  const recorded = new Set(listVmmRecords(env.simdir).map((name) => readVmmRecord(name, env.simdir)?.pid));
   const byVm = new Map<string, number[]>();
-  for (const line of ps.stdout.split('\n')) {
-    const fields = line.trim().split(/\s+/);
-    // The bhyve itself, not a worker whose options name the simulator.
-    if (!fields.slice(1, 3).some((field) => field.endsWith('/bhyve-sim.js')) || !line.includes(env.dir)) continue;
-    const pid = Number.parseInt(fields[0]!, 10);
-    const vm = fields[fields.length - 1]!;
-    byVm.set(vm, [...(byVm.get(vm) ?? []), pid]);
+  for (const entry of table) {
+    const words = entry.args.split(/\s+/);
+    const simulator = words.slice(0, 2).some((word) => word.endsWith('/bhyve-sim.js'));
+    const vm = /^bhyve: (\S+)$/.exec(entry.args)?.[1] ?? (simulator ? words[words.length - 1] : undefined);
+    if (vm === undefined || !(inThisEnv(entry) || recorded.has(entry.pid))) continue;
+    byVm.set(vm, [...(byVm.get(vm) ?? []), entry.pid]);
   }
   return byVm;
 }

@@ -70,17 +70,29 @@ function uclValue(value: string | number | boolean): string {
 }
 
 /**
- * Pids of the processes whose command line names `dir` (the daemon, its workers, simulated bhyves
- * and hook scripts of one test env all do), other than this process. ps(1) works on Linux and FreeBSD.
+ * Pids of the processes of one test env, other than this process: those whose command line names
+ * `dir` (the daemon, its workers, hook scripts, bhyve's shell) and those whose environment does.
+ * A simulated bhyve retitles itself `bhyve: <vm>` (as real bhyve does), so only its environment
+ * (BHYVE_SIM_DIR under `dir`, inherited from the daemon) still names the env: read where /proc
+ * has it (Linux; the suite runs as root, so every process's environment is readable).
  */
 export function processesMentioning(dir: string): number[] {
   const ps = spawnSync('ps', ['-ax', '-ww', '-o', 'pid=,args='], { encoding: 'utf8' });
   if (ps.status !== 0) throw new Error(`ps failed: ${ps.stderr}`);
   return ps.stdout
     .split('\n')
-    .filter((line) => line.includes(dir))
-    .map((line) => Number.parseInt(line.trim(), 10))
-    .filter((pid) => Number.isInteger(pid) && pid !== process.pid && pid !== ps.pid);
+    .map((line) => ({ pid: Number.parseInt(line.trim(), 10), line }))
+    .filter(({ pid }) => Number.isInteger(pid) && pid !== process.pid && pid !== ps.pid)
+    .filter(({ pid, line }) => line.includes(dir) || environmentMentions(pid, dir))
+    .map(({ pid }) => pid);
+}
+
+function environmentMentions(pid: number, dir: string): boolean {
+  try {
+    return fs.readFileSync(`/proc/${pid}/environ`, 'latin1').includes(dir);
+  } catch {
+    return false;
+  }
 }
 
 /** Polls `check` until it returns a value other than undefined, or fails after timeoutMs. */

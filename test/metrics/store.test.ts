@@ -251,7 +251,7 @@ test('metrics over the socket: root sees everything, another user only the serie
   const handle = createRequestHandler({ registry: registry as unknown as Registry, metrics, logdir: '/nonexistent' } as unknown as DaemonControl);
   const ask = async (peer: PeerCredentials): Promise<string> => {
     const sent: unknown[] = [];
-    const session: Session = { peer, send: (message) => sent.push(message) > 0, onClose: () => {}, closed: false };
+    const session: Session = { peer, send: (message) => sent.push(message) > 0, onClose: () => {}, openStream: () => () => {}, closed: false, ready: true, whenDrained: async () => {} };
     const request: ParsedRequest = { v: 1, id: 1, cmd: 'metrics', args: {} };
     await handle(request, session);
     const reply = sent[0] as { ok: boolean; result: { text: string; contentType: string } };

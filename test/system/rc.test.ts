@@ -162,7 +162,7 @@ test('the rcorder header and rc.conf variables and their defaults', async (t) =>
   assert.equal(vars.get('command_args'), '-c /usr/local/etc/vmstated -p /var/run/vmstated.pid -s /var/run/vmstated.sock');
   assert.equal(vars.get('sig_stop'), 'TERM');
   assert.equal(vars.get('sig_reload'), 'HUP');
-  assert.equal(vars.get('required_modules'), 'vmm');
+  assert.equal(vars.get('required_modules'), 'vmm nmdm', 'vmm for bhyve, nmdm for the consoles vmstated keeps');
   assert.deepEqual(vars.get('extra_commands')?.split(' ').sort(), ['configtest', 'reload', 'upgrade']);
   assert.ok(vars.get('PATH')?.split(':').includes('/usr/local/bin'), 'node in /usr/local/bin is found at boot');
 });
@@ -204,6 +204,7 @@ test('start runs vmstated with the configured paths and flags, and status finds 
   assert.ok(lines.includes(`start: ${env.program} ${expectedArgs}`), lines.join('\n'));
   assert.ok(lines.includes(`argv ${expectedArgs}`), lines.join('\n'));
   assert.ok(lines.includes('required_module vmm'));
+  assert.ok(lines.includes('required_module nmdm'));
   const pathLine = lines.find((line) => line.startsWith('PATH '));
   assert.ok(pathLine?.split(' ')[1]?.split(':').includes('/usr/local/bin'), pathLine);
 

@@ -66,6 +66,17 @@ test('a suffix only counts before a value end: 10s; is a time, 10s } is a string
   check('a = 0x10s;', obj(['a', i(16)]));
 });
 
+// libucl's ucl_maybe_parse_number (src/ucl_parser.c; the same in vstakhov/libucl and FreeBSD's
+// contrib/libucl): a suffix of two or three letters (kb mb gb, ms ks gs, min) is taken whatever
+// follows it, and the parser then wants a separator (spaces are skipped); a one-letter suffix
+// (k m g, s h d w y) counts only when a value end (, ; newline ] } #) follows at once, else the
+// whole atom is a string; a bare number may be followed by blanks and then a value end.
+test('what may follow a suffix: two-letter suffixes whatever follows, one-letter ones only a value end', () => {
+  check('x { c = 4kb , b = 3 , d = 4k , e = 4k, f = 10min , g = 4ms , h = 10s , i = 10s, }', obj(['x', obj(
+    ['c', i(4096)], ['b', i(3)], ['d', s('4k')], ['e', i(4000)], ['f', tm(600)], ['g', tm(0.004)], ['h', s('10s')], ['i', tm(10)])]));
+  assert.throws(() => parseUcl('a = 4kbx;'), UclError, 'after a two-letter suffix comes a separator, not more text');
+});
+
 test('booleans (any case), null, nan and inf', () => {
   check('a = true; b = FALSE; c = yes; d = No; e = on; f = off; g = null; h = Null', obj(
     ['a', b(true)], ['b', b(false)], ['c', b(true)], ['d', b(false)], ['e', b(true)], ['f', b(false)],
