@@ -1,7 +1,8 @@
 #!/bin/sh
 #
 # Installs vmstated's FreeBSD integration: the rc.d script, the manual pages,
-# the newsyslog entry, the VM configuration directory and the log directory.
+# the newsyslog entry, the Prometheus alert rules, the VM configuration
+# directory and the log directory.
 # The programs themselves come from npm (npm install -g); see README.md.
 #
 #   npm run install-system                  # as root
@@ -84,6 +85,15 @@ install_rc_script()
 	rm -f "$generated"
 }
 
+# The alert rules for Prometheus, for its rule_files, and a Grafana dashboard
+# (see METRICS in vmstated(8)); replaced at every install, like the manuals:
+# copy a file elsewhere to change it.
+install_alert_rules()
+{
+	put_file 444 "$SRC/etc/prometheus/vmstated.rules.yml" "$DESTDIR$PREFIX/share/vmstated/prometheus/vmstated.rules.yml"
+	put_file 444 "$SRC/etc/prometheus/vmstated.grafana.json" "$DESTDIR$PREFIX/share/vmstated/prometheus/vmstated.grafana.json"
+}
+
 install_manuals()
 {
 	put_file 444 "$SRC/man/vmstated.8" "$DESTDIR$PREFIX/share/man/man8/vmstated.8"
@@ -114,6 +124,7 @@ install_newsyslog_entry()
 install_rc_script
 install_manuals
 install_newsyslog_entry
+install_alert_rules
 make_dir 755 "$DESTDIR$PREFIX/etc/vmstated"
 make_dir 750 "$DESTDIR$LOGDIR"
 

@@ -7,6 +7,7 @@ import Console from './console.js';
 import Events from './events.js';
 import Failreset from './failreset.js';
 import Logs from './logs.js';
+import Metrics from './metrics.js';
 import Reload from './reload.js';
 import Restart from './restart.js';
 import Shutdown from './shutdown.js';
@@ -20,6 +21,7 @@ export const COMMANDS = {
   events: Events,
   failreset: Failreset,
   logs: Logs,
+  metrics: Metrics,
   reload: Reload,
   restart: Restart,
   shutdown: Shutdown,

@@ -2,7 +2,7 @@ import { Flags } from '../src/cli/oclif.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ControlCommand, describe, optionalVmArg } from '../src/cli/base-command.js';
 import { onInterrupt, printLine } from '../src/cli/stream.js';
-import type { ProcessSample, UsageSampler } from '../src/cli/usage.js';
+import type { ProcessSample, UsageSampler } from '../src/shared/usage.js';
 import type { TopEntry } from '../src/cli/top-view.js';
 
 /** The first screen compares two samples this far apart. */
@@ -40,7 +40,7 @@ export default class Top extends ControlCommand {
     const delaySeconds = Number(flags.delay);
     if (!(delaySeconds > 0)) this.error(`top: -d must be a number of seconds above 0, not "${flags.delay}"`, { exit: 2 });
     const connection = await this.connect(flags.socket);
-    const { createUsageSampler } = await import('../src/cli/usage.js');
+    const { createUsageSampler } = await import('../src/shared/usage.js');
     const { buildTopRows, pidsOf, renderTop } = await import('../src/cli/top-view.js');
     this.sampler = await createUsageSampler();
     const sampler = this.sampler;

@@ -19,7 +19,7 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build, type Plugin } from 'esbuild';
+import { build, type Metafile, type Plugin } from 'esbuild';
 import { CLI_BUNDLE_PATH } from '../cli/main.js';
 import { writeManifest } from '../cli/manifest.js';
 
@@ -29,11 +29,23 @@ const CLI_BUNDLE = path.join(ROOT, CLI_BUNDLE_PATH);
 const CLI_LOADER = path.join(path.dirname(CLI_BUNDLE), 'bundle-loader.cjs');
 const REPLACE_FILE = new URL('../shared/replace-file.js', import.meta.url).href;
 
-const common = { bundle: true, platform: 'node', target: 'node20', logLevel: 'warning' } as const;
+const common = { bundle: true, platform: 'node', target: 'node20', logLevel: 'warning', metafile: true } as const;
+
+/**
+ * Packages only the daemon loads: prom-client (the metrics) would cost every resident worker its
+ * memory and every vmstatedctl its start-up time. A bundle that pulls one in fails the build.
+ */
+const DAEMON_ONLY = ['prom-client'];
+
+function checkDaemonOnly(bundle: string, metafile: Metafile): void {
+  const leaked = Object.keys(metafile.inputs).find((input) => DAEMON_ONLY.some((name) => input.includes(`node_modules/${name}/`)));
+  if (leaked !== undefined) throw new Error(`${bundle} includes ${leaked}, which only the daemon may load: find the import that brings it in`);
+}
 
 /** An ES module bundle of `entry` (a file under dist/) written beside it as `output`. */
 async function bundleModule(entry: string, output: string): Promise<void> {
-  await build({ ...common, format: 'esm', entryPoints: [path.join(DIST, entry)], outfile: path.join(DIST, path.dirname(entry), output) });
+  const result = await build({ ...common, format: 'esm', entryPoints: [path.join(DIST, entry)], outfile: path.join(DIST, path.dirname(entry), output) });
+  checkDaemonOnly(output, result.metafile);
 }
 
 /**
@@ -102,7 +114,7 @@ const oclifEdits: Plugin = {
 };
 
 async function bundleCli(): Promise<void> {
-  await build({
+  const result = await build({
     ...common,
     format: 'cjs',
     minify: true,
@@ -115,6 +127,7 @@ async function bundleCli(): Promise<void> {
     external: ['typescript', 'ts-node', 'tsx'],
     plugins: [standIns, oclifEdits],
   });
+  checkDaemonOnly(path.basename(CLI_BUNDLE), result.metafile);
 }
 
 /**

@@ -1,7 +1,7 @@
 /** The rows of `vmstatedctl top`: each VM's bhyve and worker with CPU % and RSS. */
 import type { VmState } from '../protocol/types.js';
 import { formatBytes, formatPercent, formatTable } from './format.js';
-import { cpuPercent, type ProcessSample } from './usage.js';
+import { cpuPercent, type ProcessSample } from '../shared/usage.js';
 
 /** One entry of the daemon's `top` result. */
 export interface TopEntry {

@@ -7,7 +7,9 @@ import { describeRequest, errorReply, okReply, okReplyEncoded } from '../protoco
 import type { Command, EventLine, VmEvent } from '../protocol/types.js';
 import { PROTOCOL_VERSION } from '../protocol/types.js';
 import type { CommandOutcome } from '../../workers/api.js';
+import type { DaemonMetrics } from './metrics.js';
 import { attachConsole, consoleInput } from './console-relay.js';
+import { LimitError } from './connection-limits.js';
 import { followLines, tailLines } from './log-tail.js';
 import { CommandError } from './registry.js';
 import type { Registry } from './registry.js';
@@ -19,6 +21,8 @@ import type { VmEntry } from './vm-entry.js';
 /** What the request handlers may ask of the daemon as a whole. */
 export interface DaemonControl {
   registry: Registry;
+  /** The daemon's metrics (absent in tests that need none: `metrics` then fails, nothing is counted). */
+  metrics?: DaemonMetrics;
   logdir: string;
   reload(): Promise<ReloadSummary>;
   /** Begins the shutdown (after the reply went out). */
@@ -79,6 +83,11 @@ function eventVisible(ctl: DaemonControl, peer: PeerCredentials, event: VmEvent,
   return entry === undefined ? peer.uid === 0 : canSee(peer, entry.config);
 }
 
+function canSeeVm(ctl: DaemonControl, peer: PeerCredentials, vm: string): boolean {
+  const entry = ctl.registry.get(vm);
+  return entry !== undefined && canSee(peer, entry.config);
+}
+
 /** A stream lasts as long as its connection: the request counts as unanswered until then. */
 function untilClosed(session: Session): Promise<void> {
   return new Promise((resolve) => session.onClose(resolve));
@@ -98,6 +107,15 @@ const HANDLERS: Record<Command, Handler> = {
     visibleVms(ctl, request, session.peer)
       .filter(({ status }) => request.args.vm !== undefined || status.pid !== null || status.workerPid !== null)
       .map(({ status }) => ({ name: status.name, state: status.state, pid: status.pid, workerPid: status.workerPid })),
+
+  // The exposition text, as the metrics listener serves it; a user who is not root gets only the
+  // series of the VMs they may see, and none of the daemon's own (they would tell of other VMs).
+  metrics: async (ctl, _request, session) => {
+    const { peer } = session;
+    if (ctl.metrics === undefined) throw new CommandError('INTERNAL', 'this vmstated keeps no metrics');
+    const visible = peer.uid === 0 ? undefined : (vm: string) => canSeeVm(ctl, peer, vm);
+    return { contentType: ctl.metrics.contentType, text: await ctl.metrics.exposition(visible) };
+  },
 
   // Anyone but root reads where each problem is and its kind, never its message (redact.ts).
   problems: async (ctl, request, session) => {
@@ -178,7 +196,9 @@ export function createRequestHandler(ctl: DaemonControl): RequestHandler {
       const result = await HANDLERS[request.cmd](ctl, request, session);
       if (result instanceof StatusList) session.send(okReplyEncoded(request.id, statusList.encode(result.entries)));
       else if (result !== undefined) session.send(okReply(request.id, result));
+      ctl.metrics?.countRequest(request.cmd, 'ok');
     } catch (err) {
+      ctl.metrics?.countRequest(request.cmd, err instanceof CommandError || err instanceof LimitError ? err.code : 'INTERNAL');
       if (!(err instanceof CommandError)) throw err;
       session.send(errorReply(request.id, err.code, `${describeRequest(request.id, request.cmd)}: ${err.message}`, err.bhyveStderr));
     }

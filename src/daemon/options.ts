@@ -1,10 +1,12 @@
 /** The command line of vmstated(8): `vmstated [-hfvn] [-c configdir] [-p pidfile] [-s sockpath] ...`. */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { parseListenAddress } from './listen-address.js';
+import type { ListenAddress } from './listen-address.js';
 
 export const USAGE =
   'usage: vmstated [-hfvn] [-c configdir] [-p pidfile] [-s sockpath] [-l logdir] [-r rundir]\n' +
-  '                [--bhyve path] [--bhyvectl path]\n';
+  '                [--bhyve path] [--bhyvectl path] [--metrics-listen [addr:]port]\n';
 
 export const HELP =
   USAGE +
@@ -19,7 +21,9 @@ export const HELP =
   '  -l logdir      log directory (default /var/log/vmstated)\n' +
   '  -r rundir      run directory for VM workers (default /var/run/vmstated)\n' +
   '  --bhyve path   bhyve executable (default /usr/sbin/bhyve)\n' +
-  '  --bhyvectl path  bhyvectl executable (default /usr/sbin/bhyvectl)\n';
+  '  --bhyvectl path  bhyvectl executable (default /usr/sbin/bhyvectl)\n' +
+  '  --metrics-listen [addr:]port\n' +
+  '                 serve Prometheus metrics at http://addr:port/metrics (addr default 127.0.0.1; off by default)\n';
 
 export const DEFAULTS = {
   configdir: '/usr/local/etc/vmstated',
@@ -44,6 +48,8 @@ export interface DaemonOptions {
   rundir: string;
   bhyve: string;
   bhyvectl: string;
+  /** Where the metrics listener binds; null: no listener (`vmstatedctl metrics` still works). */
+  metricsListen: ListenAddress | null;
 }
 
 export class UsageError extends Error {}
@@ -68,6 +74,7 @@ export function parseOptions(argv: readonly string[], cwd = process.cwd()): Daem
         r: { type: 'string', short: 'r' },
         bhyve: { type: 'string' },
         bhyvectl: { type: 'string' },
+        'metrics-listen': { type: 'string' },
       },
     }));
   } catch (err) {
@@ -93,5 +100,15 @@ export function parseOptions(argv: readonly string[], cwd = process.cwd()): Daem
     rundir: pathOption(values.r, DEFAULTS.rundir, '-r'),
     bhyve: programOption(values.bhyve, DEFAULTS.bhyve, '--bhyve'),
     bhyvectl: programOption(values.bhyvectl, DEFAULTS.bhyvectl, '--bhyvectl'),
+    metricsListen: listenOption(values['metrics-listen']),
   };
+}
+
+function listenOption(value: string | undefined): ListenAddress | null {
+  if (value === undefined) return null;
+  try {
+    return parseListenAddress(value);
+  } catch (err) {
+    throw new UsageError(`vmstated: option --metrics-listen: ${(err as Error).message}`);
+  }
 }

@@ -13,6 +13,8 @@ import { removePidfile, writePidfile } from './pidfile.js';
 import { preparePrivateDirectory } from './private-dirs.js';
 import { reportFailure, reportReady, takeReadyFd } from '../shared/readiness.js';
 import { daemonize } from './readiness.js';
+import { DaemonMetrics } from './metrics.js';
+import { MetricsListener } from './metrics-http.js';
 import { reattachWorkers } from './reattach.js';
 import { Registry } from './registry.js';
 import { brokenSets, loadConfigs, reload } from './reload.js';
@@ -67,6 +69,8 @@ class Daemon {
   private readonly log;
   private readonly registry: Registry;
   private readonly server: ControlServer;
+  private readonly metrics: DaemonMetrics;
+  private metricsListener: MetricsListener | null = null;
   private ownsSocket = false;
   private ownsPidfile = false;
   private runDirLock: FileLock | null = null;
@@ -82,8 +86,10 @@ class Daemon {
   ) {
     this.log = daemonLog.log;
     this.registry = new Registry({ ...options, log: this.log });
+    this.metrics = new DaemonMetrics(this.registry);
     const control: DaemonControl = {
       registry: this.registry,
+      metrics: this.metrics,
       logdir: options.logdir,
       reload: () => reload(this.registry),
       shutdown: (keepVms) => this.shutdown(keepVms, 'shutdown request'),
@@ -95,6 +101,7 @@ class Daemon {
       await this.attached;
       return handle(request, session);
     }, this.log);
+    this.server.onInvalid = (code) => this.metrics.countRequest(null, code);
   }
 
   /** Everything that must work before we tell anyone we serve; throws with a message for a person. */
@@ -109,6 +116,7 @@ class Daemon {
     const load = await loadConfigs(configdir);
     this.registry.addConfigs(load.vms, load.problems);
     this.registry.brokenNames = brokenSets(load).names;
+    this.metrics.configLoaded();
     for (const problem of load.problems) {
       this.log[problem.severity === 'error' ? 'error' : 'warn'](
         { file: problem.file, line: problem.line, column: problem.column, vm: problem.vm },
@@ -117,6 +125,15 @@ class Daemon {
     }
     await this.server.listen(sockpath);
     this.ownsSocket = true;
+    if (this.options.metricsListen !== null) {
+      // Bound now (a busy port fails the start); scrapes wait for re-attach, as requests do.
+      const exposition = async (): Promise<string> => {
+        await this.attached;
+        return this.metrics.exposition();
+      };
+      this.metricsListener = new MetricsListener(exposition, this.metrics.contentType, this.log);
+      await this.metricsListener.listen(this.options.metricsListen);
+    }
     try {
       writePidfile(pidfile);
     } catch (err) {
@@ -172,7 +189,7 @@ class Daemon {
       } catch (err) {
         this.log.error({ err }, 'shutdown trouble');
       }
-      await this.server.close();
+      await Promise.all([this.server.close(), this.metricsListener?.close()]);
       this.cleanUp();
       this.log.info('vmstated exits');
       this.finished(0);
@@ -181,7 +198,7 @@ class Daemon {
 
   /** After a failed startup: stop listening and remove what we made, so the process can end. */
   async abort(): Promise<void> {
-    await this.server.close(0);
+    await Promise.all([this.server.close(0), this.metricsListener?.close()]);
     for (const entry of this.registry.entries.values()) entry.worker?.detach();
     this.cleanUp();
   }

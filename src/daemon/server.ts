@@ -10,6 +10,7 @@ import { getPeerCredentials } from '../auth/peercred.js';
 import type { PeerCredentials } from '../auth/peercred.js';
 import { errorReply, parseRequest } from '../protocol/request.js';
 import type { ParseResult } from '../protocol/request.js';
+import type { ErrorCode } from '../protocol/types.js';
 import { ControlConnection, closeWithLimitError } from './connection.js';
 import type { Session } from './connection.js';
 import { ConnectionLimits, LimitError } from './connection-limits.js';
@@ -34,6 +35,8 @@ export class ControlServer {
   private readonly pacer: RequestPacer;
   private lingering = 0;
   private readonly lastRefusalLogged = new Map<number, number>();
+  /** Told of each request refused before it reached the handler (the metrics count them). */
+  onInvalid: (code: ErrorCode) => void = () => {};
 
   constructor(
     private readonly handle: RequestHandler,
@@ -136,6 +139,7 @@ export class ControlServer {
   private async dispatch(line: string, session: Session): Promise<void> {
     const parsed = parseRequest(line);
     if (!parsed.ok) {
+      this.onInvalid(parsed.reply.error.code);
       session.send(parsed.reply);
       return;
     }

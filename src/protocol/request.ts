@@ -26,6 +26,7 @@ export const COMMAND_ARGS: Readonly<Record<Command, Readonly<Record<string, ArgS
   events: { vm: { type: 'string' } },
   shutdown: { keepVms: { type: 'boolean' } },
   problems: { vm: { type: 'string' } },
+  metrics: {},
   console: { vm: { type: 'string', required: true }, history: { type: 'count' }, readOnly: { type: 'boolean' } },
   // Keystrokes for the console attached by request `console` on this connection (base64 `data`).
   'console-input': { console: { type: 'id', required: true }, data: { type: 'string', required: true } },

@@ -92,6 +92,7 @@ export type Command =
   | 'events'
   | 'shutdown'
   | 'problems'
+  | 'metrics'
   | 'console'
   | 'console-input';
 

@@ -5,8 +5,9 @@
  *
  * Measures: time until the daemon serves; time to start all N; supervisor memory (PSS of the
  * registry and every worker) per running VM, and of bhyve's keeper (keeper-bench.ts); `status`
- * round trip at rest, under a flood of the control socket by unprivileged users (flood.ts) and
- * while VMs reboot in a loop; guest reboot (bhyve exit) to relaunch; `vmstatedctl status` beside
+ * round trip at rest, under a flood of the control socket by unprivileged users (flood.ts), while
+ * a scraper polls the metrics listener (metrics-bench.ts, with the scrape's own time) and while VMs
+ * reboot in a loop; guest reboot (bhyve exit) to relaunch; `vmstatedctl status` beside
  * `node -e 0`; SIGTERM
  * until every VM is stopped and nothing is left. Everything it starts is killed on exit or Ctrl-C.
  *
@@ -27,6 +28,7 @@ import { ControlClient } from '../../src/protocol/client.js';
 import type { VmStatus } from '../../src/protocol/types.js';
 import { VMSTATEDCTL_BIN } from '../helpers/paths.js';
 import { createVmstatedEnv, processesMentioning, waitFor } from '../helpers/vmstated-env.js';
+import { benchMetrics, metricsPort } from './metrics-bench.js';
 import { benchStatusUnderFlood } from './flood.js';
 import { machineCpuMs, percentile, privateDirtyKiB, processCpuMs, pssKiB, serviceEnvironment, wallTimes } from './measure.js';
 import { isProcessAlive } from '../../src/shared/process.js';
@@ -148,7 +150,8 @@ async function main(): Promise<void> {
   for (const name of names) env.writeVm(name, { maxrestart: 100_000, maxrestarttime: '1s', stoptimeout: '10s' });
 
   let started = Date.now();
-  const daemonPid = await env.startDaemon();
+  const port = await metricsPort();
+  const daemonPid = await env.startDaemon(['--metrics-listen', String(port)]);
   record('serveMs', `daemon serving (${vmCount} configured)`, Date.now() - started, 'ms');
 
   const client = await env.client();
@@ -203,6 +206,7 @@ async function main(): Promise<void> {
   const atRest = await statusRoundTrips(client, (asked) => asked < 300);
   record('statusP50RestMs', `status p50, ${vmCount} running, at rest (asked every ${statusEveryMs} ms)`, percentile(atRest, 50), 'ms');
   record('statusP99RestMs', `status p99, ${vmCount} running, at rest`, percentile(atRest, 99), 'ms', '< 10');
+  await benchMetrics(`http://127.0.0.1:${port}/metrics`, (more) => statusRoundTrips(client, more), record, { vms: vmCount, daemonPid });
   await benchStatusUnderFlood({ socketDir: env.dir, sockpath: env.sockpath, client, statusRoundTrips, record, pssKiB, daemonPid });
 
   const rebootCpu = cpuMeter(daemonPid, 'Reboot');

@@ -11,7 +11,7 @@ import { renderStatus } from '../../src/cli/status-view.js';
 import { vmStatus } from './fake-daemon.js';
 
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
-const COMMANDS = ['console', 'events', 'failreset', 'logs', 'reload', 'restart', 'shutdown', 'start', 'status', 'stop', 'top'];
+const COMMANDS = ['console', 'events', 'failreset', 'logs', 'metrics', 'reload', 'restart', 'shutdown', 'start', 'status', 'stop', 'top'];
 
 test('every command has a summary, examples, the exit statuses, -s and --json', async () => {
   const config = await Config.load(ROOT);

@@ -27,7 +27,7 @@ test('the manifest generator lists every command with its flags', async (t) => {
     commands: Record<string, { flags: Record<string, { char?: string }> }>;
   };
   assert.equal(manifest.version, '0.1.0');
-  assert.equal(Object.keys(manifest.commands).length, 11);
+  assert.equal(Object.keys(manifest.commands).length, 12);
   assert.equal(manifest.commands.status!.flags.socket!.char, 's');
   assert.equal(manifest.commands.logs!.flags.follow!.char, 'f');
 });

@@ -48,7 +48,7 @@ test('valid requests parse, args default to an empty object', () => {
 test('every command of the contract is known; VM commands need a vm', () => {
   assert.deepEqual(
     [...COMMANDS].sort(),
-    ['console', 'console-input', 'events', 'failreset', 'logs', 'problems', 'reload', 'restart', 'shutdown', 'start', 'status', 'stop', 'top'],
+    ['console', 'console-input', 'events', 'failreset', 'logs', 'metrics', 'problems', 'reload', 'restart', 'shutdown', 'start', 'status', 'stop', 'top'],
   );
   assert.deepEqual([...VM_COMMANDS].sort(), ['console', 'failreset', 'logs', 'restart', 'start', 'stop']);
   for (const cmd of VM_COMMANDS) rejects(`{"v":1,"id":1,"cmd":"${cmd}"}`, 'BAD_REQUEST', 1, `request 1 (${cmd})`, 'missing argument "vm"');

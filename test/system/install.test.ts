@@ -58,6 +58,12 @@ test('installs every file with its mode under DESTDIR and the default PREFIX', a
   assert.equal(fs.readFileSync(`${conf}.sample`, 'utf8'), shipped);
   assert.equal(mode(conf), 0o644);
 
+  const rules = path.join(destdir, 'usr/local/share/vmstated/prometheus/vmstated.rules.yml');
+  assert.equal(fs.readFileSync(rules, 'utf8'), fs.readFileSync(path.join(ROOT, 'etc/prometheus/vmstated.rules.yml'), 'utf8'));
+  assert.equal(mode(rules), 0o444);
+  const dashboard = path.join(path.dirname(rules), 'vmstated.grafana.json');
+  assert.equal(fs.readFileSync(dashboard, 'utf8'), fs.readFileSync(path.join(ROOT, 'etc/prometheus/vmstated.grafana.json'), 'utf8'));
+
   const configdir = path.join(destdir, 'usr/local/etc/vmstated');
   assert.ok(fs.statSync(configdir).isDirectory());
   assert.equal(mode(configdir), 0o755);

@@ -154,6 +154,7 @@ test('the rcorder header and rc.conf variables and their defaults', async (t) =>
   assert.equal(vars.get('vmstated_config'), '/usr/local/etc/vmstated');
   assert.equal(vars.get('vmstated_pidfile'), '/var/run/vmstated.pid');
   assert.equal(vars.get('vmstated_socket'), '/var/run/vmstated.sock');
+  assert.equal(vars.get('vmstated_metrics_listen'), '', 'no metrics listener unless asked for');
   assert.equal(vars.get('command'), '/usr/local/bin/vmstated');
   assert.equal(vars.get('command_interpreter'), 'node', 'the #! line of bin/vmstated.js is "#!/usr/bin/env node"');
   assert.equal(vars.get('procname'), '', 'the process check reads the #! line of the command itself');
@@ -164,6 +165,14 @@ test('the rcorder header and rc.conf variables and their defaults', async (t) =>
   assert.equal(vars.get('required_modules'), 'vmm nmdm', 'vmm for bhyve, nmdm for the consoles vmstated keeps');
   assert.deepEqual(vars.get('extra_commands')?.split(' ').sort(), ['configtest', 'reload', 'upgrade']);
   assert.ok(vars.get('PATH')?.split(':').includes('/usr/local/bin'), 'node in /usr/local/bin is found at boot');
+});
+
+test('vmstated_metrics_listen becomes --metrics-listen', async (t) => {
+  const env = makeRcEnv(t, ['vmstated_metrics_listen="0.0.0.0:10123"']);
+  const result = await rc(env, 'start', { RCSUBR_DUMP: '1' });
+  assert.equal(result.status, 0, result.stderr);
+  const args = result.stdout.split('\n').find((line) => line.startsWith('command_args='));
+  assert.equal(args, `command_args=-c ${env.config} -p ${env.pidfile} -s ${env.socket} --metrics-listen 0.0.0.0:10123`);
 });
 
 test('the #! line rc.subr checks against is the one bin/vmstated.js has', () => {

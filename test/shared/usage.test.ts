@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpuPercent, parsePsCpuTime, parsePsOutput, psSampler, type ProcessSample } from '../../src/cli/usage.js';
+import { cpuPercent, parsePsCpuTime, parsePsOutput, psSampler, type ProcessSample } from '../../src/shared/usage.js';
 
 // FreeBSD ps(1) prints `time` as "%ld:%02ld.%02ld" (minutes unbounded) and right-aligns the
 // columns; these fixtures are shaped like `ps -o pid= -o rss= -o time= -p 1234,1240` output of a
@@ -91,7 +91,7 @@ test('the ps sampler reads this system\'s real ps for a live pid and skips a dea
 });
 
 test('this platform\'s sampler (pidusage on Linux, ps on FreeBSD) reports growing CPU time and RSS bytes', async () => {
-  const { createUsageSampler } = await import('../../src/cli/usage.js');
+  const { createUsageSampler } = await import('../../src/shared/usage.js');
   const sampler = await createUsageSampler();
   try {
     const first = (await sampler.sample([process.pid])).get(process.pid)!;

@@ -1,5 +1,6 @@
 /**
- * CPU and memory sampling for `vmstatedctl top`.
+ * CPU and memory sampling of processes: for `vmstatedctl top` and for the daemon's metrics (the
+ * CPU time and resident memory of each VM's bhyve).
  *
  * CPU % is computed from two samples of the cumulative CPU time: (cpu2 - cpu1) / (t2 - t1).
  * Linux: pidusage (it reads /proc). FreeBSD: our own ps(1) reading, because pidusage misreads
@@ -115,13 +116,20 @@ export async function pidusageSampler(): Promise<UsageSampler> {
   return {
     async sample(pids) {
       const samples = new Map<number, ProcessSample>();
-      const readings = await Promise.allSettled(pids.map((pid) => pidusage(pid)));
-      readings.forEach((reading, index) => {
-        if (reading.status !== 'fulfilled') return;
-        const pid = pids[index]!;
-        const stat = reading.value;
-        samples.set(pid, { pid, cpuSeconds: stat.ctime / 1000, rssBytes: stat.memory, takenAtMs: stat.timestamp });
-      });
+      if (pids.length === 0) return samples;
+      // One call for all pids: pidusage reads the clock tick and page size (two getconf(1) runs)
+      // once per call until it knows them, so one call per pid ran 2 x N processes at first.
+      // It skips a pid that is gone, unless it is the only one (then it rejects).
+      let stats: Record<number, { ctime: number; memory: number; timestamp: number } | null | undefined>;
+      try {
+        stats = await pidusage([...pids]);
+      } catch {
+        return samples;
+      }
+      for (const pid of pids) {
+        const stat = stats[pid];
+        if (stat != null) samples.set(pid, { pid, cpuSeconds: stat.ctime / 1000, rssBytes: stat.memory, takenAtMs: stat.timestamp });
+      }
       return samples;
     },
     close() {
