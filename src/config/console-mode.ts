@@ -16,6 +16,8 @@
  * told apart from vm-bhyve's `nmdm-<vm>.<n>A` and an admin's `nmdm0A`.
  */
 
+import { bhyveConfigValues } from './bhyve-file.js';
+
 const DEVICE_PREFIX = '/dev/nmdm-vmstated-';
 const COM1_KEY = 'lpc.com1.path';
 
@@ -37,17 +39,10 @@ export type ConsoleMode =
   /** The VM has no com1. */
   | { kind: 'none'; why: string };
 
-/**
- * The last `lpc.com1.path` of a bhyve config file: `key=value` lines, `#` comments in the first
- * column, no trimming, the last assignment wins (as bhyve reads `-k` files). Null when unset.
- */
+/** The last `lpc.com1.path` of a bhyve config file (read as bhyve reads `-k` files: bhyve-file.ts). Null when unset. */
 export function com1Path(bhyveConfig: Buffer | string): string | null {
   const text = typeof bhyveConfig === 'string' ? bhyveConfig : bhyveConfig.toString('utf8');
-  let path: string | null = null;
-  for (const line of text.split('\n')) {
-    if (line.startsWith(`${COM1_KEY}=`)) path = line.slice(COM1_KEY.length + 1);
-  }
-  return path;
+  return bhyveConfigValues(text).get(COM1_KEY) ?? null;
 }
 
 /** Whether vmstated should own this com1 setting (a bhyve file that says stdio, or a generated file it rewrote). */
