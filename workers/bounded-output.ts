@@ -24,16 +24,22 @@ export function continuedSource(source: string): string {
   return `${source} (continued)`;
 }
 
+/** An unfinished line (a prompt) is logged once its source has been quiet this long. */
+export const QUIET_FLUSH_MS = 1_000;
+
 export class BoundedOutput implements OutputSink {
   private readonly cutter = new LineCutter();
   private readonly budget: OutputBudget;
   private summaryTimer: NodeJS.Timeout | null = null;
+  private quietTimer: NodeJS.Timeout | null = null;
+  private lastWriteAt = 0;
   private ended = false;
 
   constructor(
     private readonly source: string,
     private readonly writeLine: LineWriter,
     private readonly budgetValues: Readonly<OutputBudgetValues> = OUTPUT_BUDGET,
+    private readonly quietFlushMs = QUIET_FLUSH_MS,
   ) {
     this.budget = new OutputBudget(budgetValues);
   }
@@ -41,13 +47,29 @@ export class BoundedOutput implements OutputSink {
   write(chunk: Buffer): void {
     if (this.ended) return;
     this.log(this.cutter.push(chunk));
+    this.lastWriteAt = performance.now();
+    if (this.cutter.bufferedBytes > 0) this.flushWhenQuiet(this.quietFlushMs);
   }
 
   end(): void {
     if (this.ended) return;
     this.log(this.cutter.end());
     this.ended = true;
+    if (this.quietTimer !== null) clearTimeout(this.quietTimer);
     this.summarize();
+  }
+
+  /** One timer per quiet spell (not one per chunk): it looks again if output came meanwhile. */
+  private flushWhenQuiet(delayMs: number): void {
+    if (this.quietTimer !== null) return;
+    this.quietTimer = setTimeout(() => {
+      this.quietTimer = null;
+      if (this.ended || this.cutter.bufferedBytes === 0) return;
+      const quietFor = performance.now() - this.lastWriteAt;
+      if (quietFor < this.quietFlushMs) this.flushWhenQuiet(this.quietFlushMs - quietFor);
+      else this.log(this.cutter.flush());
+    }, delayMs);
+    this.quietTimer.unref();
   }
 
   private log(pieces: Piece[]): void {

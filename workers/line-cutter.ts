@@ -61,6 +61,17 @@ export class LineCutter {
     return out;
   }
 
+  /**
+   * The unfinished line so far, handed out now (a prompt that waits for input: `login: `); what
+   * follows on the same line comes as a continued piece.
+   */
+  flush(): Piece[] {
+    const out: Piece[] = [];
+    if (this.pending.length > 0) this.emit(this.pending, out);
+    this.pending = Buffer.alloc(0);
+    return out;
+  }
+
   /** Bytes held for an unfinished piece (at most maxPieceBytes). */
   get bufferedBytes(): number {
     return this.pending.length;

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { BoundedOutput } from '../../workers/bounded-output.js';
 import { LineCutter, MAX_PIECE_BYTES } from '../../workers/line-cutter.js';
 import { OUTPUT_BUDGET, OutputBudget } from '../../workers/output-budget.js';
+import { waitFor } from '../helpers/vmstated-env.js';
 
 test('lines are cut at 8 KiB, continued pieces are marked, nothing waits longer than one piece', () => {
   const cutter = new LineCutter();
@@ -56,4 +57,17 @@ test('a flood through BoundedOutput: the burst is logged, then one summary line 
     ['bhyve[7]/stdout', 'two'],
     ['vmstated', `3 lines (${5 + MAX_PIECE_BYTES + 1} bytes) of bhyve[7]/stdout dropped: output flood`],
   ]);
+});
+
+test('an unfinished line (a prompt waiting for input) is logged once its source is quiet; the rest of the line continues it', async () => {
+  const logged: Array<[string, string]> = [];
+  const output = new BoundedOutput('console', (source, text) => logged.push([source, text]), OUTPUT_BUDGET, 50);
+  output.write(Buffer.from('Booting\nweb login: '));
+  assert.deepEqual(logged, [['console', 'Booting']], 'the prompt waits while output may still come');
+  await waitFor('the prompt to be logged', () => (logged.length === 2 ? true : undefined), 5_000);
+  assert.deepEqual(logged[1], ['console', 'web login: ']);
+  output.write(Buffer.from('root\n'));
+  assert.deepEqual(logged[2], ['console (continued)', 'root']);
+  output.end();
+  assert.equal(logged.length, 3);
 });
