@@ -22,11 +22,24 @@ if (!fs.existsSync(path.join(root, 'dist', 'src', 'daemon', 'main.js'))) {
   process.stderr.write('demo: dist/ is missing; build first with `npm run build`\n');
   process.exit(1);
 }
-for (const dir of [run, paths.logdir, paths.rundir, paths.simdir]) fs.mkdirSync(dir, { recursive: true });
-fs.chmodSync(run, 0o755);
+const dist = (file) => import(path.join(root, 'dist', 'src', file));
+const [{ copyExamples }, { ensureSimBootrom }, { checkTrustedPath }] = await Promise.all([
+  dist('bhyvesim/demo-copy.js'), dist('bhyvesim/paths.js'), dist('shared/trusted-path.js'),
+]);
+// vmstated uses only files that nobody but it may change (vmstated(8), SECURITY CONSIDERATIONS):
+// a checkout that its group may write (a umask of 002) would have every example VM refused.
+const checkout = checkTrustedPath(root);
+if (!checkout.trusted) {
+  process.stderr.write(`demo: vmstated would refuse every VM under ${root}: ${checkout.reason}\n` +
+    'demo: it uses only files nobody else may change; fix the checkout, e.g. chmod -R go-w ' + root + '\n');
+  process.exit(1);
+}
+// Modes set, not left to the umask: the daemon refuses a log or run directory others may write.
+for (const [dir, mode] of [[run, 0o755], [paths.simdir, 0o755], [paths.logdir, 0o750], [paths.rundir, 0o750]]) {
+  fs.mkdirSync(dir, { recursive: true });
+  fs.chmodSync(dir, mode);
+}
 // A fresh copy at each start: vmstated writes <configfile>.generated beside each bhyve config.
-const dist = (file) => import(path.join(root, 'dist', 'src', 'bhyvesim', file));
-const [{ copyExamples }, { ensureSimBootrom }] = await Promise.all([dist('demo-copy.js'), dist('paths.js')]);
 copyExamples(path.join(root, 'examples'), paths.examples, ensureSimBootrom(paths.simdir));
 
 const args = [

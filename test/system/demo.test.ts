@@ -68,3 +68,18 @@ test('npm run demo leaves nothing outside ./run; its copy of the examples has a 
     }
   }
 });
+
+test('npm run demo in a checkout its group may write (a umask of 002) says so and what to do, and starts nothing', async (t) => {
+  const checkout = fs.mkdtempSync(path.join(os.tmpdir(), 'vmstated-demo-'));
+  t.after(() => fs.rmSync(checkout, { recursive: true, force: true }));
+  fs.cpSync(path.join(PROJECT_ROOT, 'bin'), path.join(checkout, 'bin'), { recursive: true });
+  fs.symlinkSync(path.join(PROJECT_ROOT, 'dist'), path.join(checkout, 'dist'));
+  fs.chmodSync(checkout, 0o775);
+  const demo = spawn(process.execPath, [path.join(checkout, 'bin', 'demo.js')], { cwd: checkout, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  demo.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  const code = await new Promise<number | null>((resolve) => demo.once('exit', (exitCode) => resolve(exitCode)));
+  assert.equal(code, 1);
+  assert.match(stderr, new RegExp(`vmstated would refuse every VM under ${checkout}: ${checkout}: writable by group\\n.*chmod -R go-w ${checkout}`));
+  assert.equal(fs.existsSync(path.join(checkout, 'run')), false, 'nothing made');
+});
