@@ -193,6 +193,7 @@ async function bhyvectl(argv: string[], env: NodeJS.ProcessEnv): Promise<number>
       diagnostic(`bhyvectl-sim: VM ${vm}: ${reply.error}`);
       return errnoExit(reply.errno);
     }
+    if (message.op === 'guest') consoleLine(`${vm}: ${GUEST_ACTION_EFFECTS[message.action]}`);
   }
   for (const [wanted, how] of [[options.forceReset, 'reset'], [options.forcePoweroff, 'poweroff']] as const) {
     if (!wanted) continue;
@@ -207,6 +208,20 @@ async function bhyvectl(argv: string[], env: NodeJS.ProcessEnv): Promise<number>
   }
   return 0;
 }
+
+/** What `--sim-guest=ACTION` makes happen, for the line printed once the guest was told. */
+const GUEST_ACTION_EFFECTS: Record<RuntimeAction, string> = {
+  reboot: 'the guest will reboot (bhyve exits 0)',
+  poweroff: 'the guest will power off (bhyve exits 1)',
+  halt: 'the guest will halt (bhyve exits 2)',
+  triplefault: 'the guest will triple-fault (bhyve exits 3)',
+  error: 'bhyve will fail (exit 4)',
+  vm_run_error: 'bhyve will print "vm_run error" and exit 1',
+  abort: 'bhyve will abort (SIGABRT)',
+  'ignore-acpi': 'the guest will ignore the ACPI power button (SIGTERM)',
+  hang: 'the guest will hang: it ignores the ACPI power button (SIGTERM)',
+  'honour-acpi': 'the guest will shut down on the ACPI power button (SIGTERM)',
+};
 
 function simRequests(options: BhyvectlOptions): ControlRequest[] {
   const requests: ControlRequest[] = [];

@@ -57,7 +57,8 @@ function visibleVms(ctl: DaemonControl, request: ParsedRequest, peer: PeerCreden
 
 function rootOnly(ctl: DaemonControl, request: ParsedRequest, peer: PeerCredentials): void {
   if (authorize(peer, request.cmd) === 'forbidden') throw new CommandError('FORBIDDEN', `only root may ${request.cmd}`);
-  ctl.registry.log.info({ uid: peer.uid, pid: peer.pid, args: request.args }, `${request.cmd} requested`);
+  const args = Object.keys(request.args).length > 0 ? { args: request.args } : {};
+  ctl.registry.log.info({ uid: peer.uid, pid: peer.pid, ...args }, `${request.cmd} requested`);
 }
 
 /** start/stop/restart/failreset: the reply comes with the outcome, or at once with wait: false. */

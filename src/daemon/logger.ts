@@ -21,6 +21,13 @@ export interface DaemonLog {
 const LEVEL_NAMES: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO', 40: 'WARN', 50: 'ERROR', 60: 'FATAL' };
 const HIDDEN_KEYS = new Set(['level', 'time', 'msg', 'pid', 'hostname']);
 
+/** A field that says nothing (`args={}`, `added=[]`, `vm=null`): left out of the human line. */
+function isEmptyField(value: unknown): boolean {
+  if (value === null || value === undefined) return true;
+  if (Array.isArray(value)) return value.length === 0;
+  return typeof value === 'object' && Object.keys(value).length === 0;
+}
+
 /** Turns one pino JSON line into `time LEVEL message key=value ...`. */
 export function humanLine(json: string): string {
   let record: Record<string, unknown>;
@@ -32,7 +39,7 @@ export function humanLine(json: string): string {
   const time = typeof record.time === 'number' ? new Date(record.time).toISOString() : '';
   const level = (LEVEL_NAMES[record.level as number] ?? String(record.level)).padEnd(5);
   const fields = Object.entries(record)
-    .filter(([key]) => !HIDDEN_KEYS.has(key))
+    .filter(([key, value]) => !HIDDEN_KEYS.has(key) && !isEmptyField(value))
     .map(([key, value]) => {
       if (key === 'err' && value !== null && typeof value === 'object') {
         const err = value as { message?: unknown; stack?: unknown };

@@ -69,6 +69,7 @@ test('--sim-guest makes a running guest reboot, halt, fail or abort now', async 
     await bhyve.running();
     const control = await sim.bhyvectl([`--vm=g-${action}`, `--sim-guest=${action}`]);
     assert.equal(control.status, 0, control.stderr);
+    assert.match(control.stdout, new RegExp(`^g-${action}: (the guest|bhyve) will .*\\n$`), 'it says what the guest will do');
     assert.deepEqual(await bhyve.exited(), { status, signal }, action);
   }));
 });
@@ -77,7 +78,9 @@ test('--sim-guest=ignore-acpi / honour-acpi switch how the guest takes SIGTERM; 
   const sim = new SimSandbox(t);
   const bhyve = sim.launchVm('web', ['sim.acpi_delay=10ms']);
   await bhyve.running();
-  assert.equal((await sim.bhyvectl(['--vm=web', '--sim-guest=ignore-acpi'])).status, 0);
+  const ignore = await sim.bhyvectl(['--vm=web', '--sim-guest=ignore-acpi']);
+  assert.equal(ignore.status, 0);
+  assert.equal(ignore.stdout, 'web: the guest will ignore the ACPI power button (SIGTERM)\n');
   bhyve.child.kill('SIGTERM');
   await bhyve.waitFor('stderr', /the guest ignores it/);
   assert.equal((await sim.bhyvectl(['--vm=web', '--sim-console=hello admin'])).status, 0);

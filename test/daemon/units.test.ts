@@ -67,4 +67,6 @@ test('foreground log lines are readable: time, level, message, fields', () => {
   const line = humanLine(JSON.stringify({ level: 50, time: Date.UTC(2026, 0, 2, 3, 4, 5), msg: 'web: failed', vm: 'web', failureReason: 'hook start_network exited 1' }));
   assert.equal(line, '2026-01-02T03:04:05.000Z ERROR web: failed vm=web failureReason="hook start_network exited 1"\n');
   assert.equal(humanLine('not json'), 'not json\n');
+  const quiet = humanLine(JSON.stringify({ level: 30, time: 0, msg: 'reload requested', uid: 0, args: {}, added: [], vm: null, errors: 0 }));
+  assert.equal(quiet, '1970-01-01T00:00:00.000Z INFO  reload requested uid=0 errors=0\n', 'empty fields are left out');
 });
