@@ -8,6 +8,8 @@ export default class Stop extends VmActionCommand {
       'forced, then bhyve is killed. On a terminal the time left before the force is shown. Then ' +
       'stop_storage and stop_network run. A stopped VM counts as done. Exits 1 if any VM failed to stop ' +
       'cleanly, or was failed already (it stays failed).',
+    'Each VM\'s last line is "<vm>: stopped", followed by "; forced power-off after N s (stoptimeout)" when ' +
+      'the guest did not power off by itself; with --json that text is the "forced" member of the VM\'s object.',
     'Ctrl-C only stops the waiting (exit 130): vmstated carries on with the request.',
   );
   static override examples = [

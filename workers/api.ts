@@ -68,6 +68,8 @@ export interface CommandOutcome {
   error?: string;
   /** A start (or restart) whose bhyve exited within the settle time: bhyve's last stderr lines. */
   bhyveStderr?: string[];
+  /** A stop or restart whose guest did not power off in time: how it was forced, in words. */
+  forced?: string;
 }
 
 /** The object a worker exposes with Comlink. Every method is async on the caller's side. */

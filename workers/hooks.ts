@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { VmState } from '../src/protocol/types.js';
+import type { TransitionReason, VmState } from '../src/protocol/types.js';
 import { checkTrustedPath } from '../src/shared/trusted-path.js';
 import { drainThenRelease } from './drain.js';
 import type { VmLog } from './vm-log.js';
@@ -33,6 +33,24 @@ export interface HookResult {
   durationMs: number;
   /** The outcome in words, e.g. "exit 0", "exit 3", "timed out after 1 s (killed)". */
   outcome: string;
+}
+
+/** The environment a hook gets: the VM, the state and why, bhyve's pid and exit code in this run. */
+export function hookEnvironment(
+  vm: { name: string; dir: string },
+  state: VmState,
+  reason: TransitionReason,
+  run: { pid: number | null; exitCode: number | null },
+): Record<string, string> {
+  const env: Record<string, string> = {
+    VMSTATED_VM: vm.name,
+    VMSTATED_STATE: state,
+    VMSTATED_REASON: reason,
+    VMSTATED_CONFIGDIR: vm.dir,
+  };
+  if (run.pid !== null) env.VMSTATED_PID = String(run.pid);
+  if (run.exitCode !== null) env.VMSTATED_EXIT = String(run.exitCode);
+  return env;
 }
 
 /** What is at a hook's path, checked again at each run: files change after the config load. */

@@ -14,7 +14,7 @@ import { adoptBhyve, prepareBhyve, type BhyveContext, type BhyveProcess, type Pe
 import { destroyVmInstance } from './bhyvectl.js';
 import { EventFeed } from './event-feed.js';
 import { refuseForeignBhyve } from './foreign-instance.js';
-import { findHook, runHook, type HookResult } from './hooks.js';
+import { findHook, hookEnvironment, runHook, type HookResult } from './hooks.js';
 import { Mailbox } from './mailbox.js';
 import { RestartWindow } from './restart-window.js';
 import type { Adoption } from './run-check.js';
@@ -59,6 +59,8 @@ export class VmLifecycle implements WorkerApi {
   private failureReason: string | null = null;
   /** bhyve's last stderr lines when the failure was a failed start (the reply carries them). */
   private failureStderr: string[] = [];
+  /** How this command's stop of bhyve was forced (stop-escalation.ts), for its outcome; else null. */
+  private forcedStop: string | null = null;
   /** Whether start_network / start_storage ran and their stop_ counterpart has not yet. */
   private networkUp = false;
   private storageUp = false;
@@ -145,7 +147,7 @@ export class VmLifecycle implements WorkerApi {
     if (this.pendingConfig === null && isDeepStrictEqual(vm, this.vm)) return;
     this.pendingConfig = vm;
     if ((this.state === 'stopped' || this.state === 'failed') && !this.mailbox.busy) this.applyPendingConfig();
-    else this.log.line('vmstated', 'configuration changed: it applies at the next start');
+    else this.log.line('vmstated', 'configuration changed: it applies at the next start or restart');
   }
 
   reopenLog(): void {
@@ -207,6 +209,7 @@ export class VmLifecycle implements WorkerApi {
   private async commandedRestart(): Promise<void> {
     await this.step('restarting', 'restart', { announcesForce: true });
     await this.stopBhyveAndDestroy();
+    this.applyPendingConfig(); // as a start would: a restart picks up a changed config
     const bhyve = await this.launch('restart');
     await this.step('restarted', 'restart');
     await settleOrFail(bhyve, this.vm.settletime, 'restart');
@@ -272,7 +275,7 @@ export class VmLifecycle implements WorkerApi {
     if (this.bhyve?.isAlive()) {
       const bhyve = this.bhyve;
       this.managedExit = bhyve;
-      const exit = await stopBhyve(bhyve, this.stopPlan());
+      const { exit } = await stopBhyve(bhyve, this.stopPlan());
       if (exit === null) this.failureReason = `${reason}; bhyve pid ${bhyve.pid} could not be killed`;
     }
     if (!this.bhyve?.isAlive()) this.bhyve = null;
@@ -322,7 +325,7 @@ export class VmLifecycle implements WorkerApi {
       failureReason: options.failureReason,
       forceAt: willSignal && !hookExists ? this.forceAt() : undefined,
     });
-    const result = await runHook({ state, scriptDir: this.vm.scriptpath, env: this.hookEnv(state, reason), timeoutMs: this.vm.hooktimeout * 1000, log: this.log });
+    const result = await runHook({ state, scriptDir: this.vm.scriptpath, env: hookEnvironment(this.vm, state, reason, { pid: this.runPid, exitCode: this.runExitCode }), timeoutMs: this.vm.hooktimeout * 1000, log: this.log });
     if (result.ran) {
       this.log.line('vmstated', `hook ${state} ${result.ok ? 'succeeded' : 'FAILED'}: ${result.outcome} in ${result.durationMs} ms`);
       this.emit({ type: 'hook', vm: this.vm.name, hook: state, exitCode: result.exitCode, signal: result.signal, durationMs: result.durationMs, ok: result.ok, time: now() });
@@ -343,18 +346,6 @@ export class VmLifecycle implements WorkerApi {
     if (extra.failureReason !== undefined) event.failureReason = extra.failureReason;
     if (extra.forceAt !== undefined) event.forceAt = extra.forceAt;
     this.emit(event);
-  }
-
-  private hookEnv(state: VmState, reason: TransitionReason): Record<string, string> {
-    const env: Record<string, string> = {
-      VMSTATED_VM: this.vm.name,
-      VMSTATED_STATE: state,
-      VMSTATED_REASON: reason,
-      VMSTATED_CONFIGDIR: this.vm.dir,
-    };
-    if (this.runPid !== null) env.VMSTATED_PID = String(this.runPid);
-    if (this.runExitCode !== null) env.VMSTATED_EXIT = String(this.runExitCode);
-    return env;
   }
 
   /**
@@ -425,8 +416,9 @@ export class VmLifecycle implements WorkerApi {
     const bhyve = this.bhyve;
     if (bhyve !== null) {
       this.managedExit = bhyve;
-      const exit = await stopBhyve(bhyve, this.stopPlan());
-      if (exit === null) throw new SequenceFailure(`bhyve pid ${bhyve.pid} did not exit, even after SIGKILL`);
+      const stopped = await stopBhyve(bhyve, this.stopPlan());
+      this.forcedStop = stopped.forced;
+      if (stopped.exit === null) throw new SequenceFailure(`bhyve pid ${bhyve.pid} did not exit, even after SIGKILL`);
     }
     await this.destroyAfterExit();
   }
@@ -477,7 +469,9 @@ export class VmLifecycle implements WorkerApi {
   }
 
   private outcome(ok: boolean, error?: string): CommandOutcome {
-    return error === undefined ? { ok, status: this.status() } : { ok, status: this.status(), error };
+    const forced = this.forcedStop;
+    this.forcedStop = null;
+    return { ok, status: this.status(), ...(error !== undefined && { error }), ...(forced !== null && { forced }) };
   }
 
   private emit(event: VmEvent): void {

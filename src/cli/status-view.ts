@@ -40,7 +40,7 @@ function notes(vms: readonly VmStatus[]): string[] {
       const exit = vm.lastExit ? ` (bhyve last exit: ${vm.lastExit.meaning})` : '';
       lines.push(`${vm.name}: failed: ${vm.failureReason ?? 'no reason recorded'}${exit}`);
     }
-    if (vm.configPending) lines.push(`${vm.name}: its config changed; the change applies at the next start`);
+    if (vm.configPending) lines.push(`${vm.name}: its config changed; the change applies at the next start (vmstatedctl restart ${vm.name} applies it now)`);
     // Workers add logProblem (workers/api.ts): why the VM log cannot be written right now.
     const logProblem = (vm as VmStatus & { logProblem?: string | null }).logProblem;
     if (logProblem) lines.push(`${vm.name}: its log cannot be written: ${logProblem}`);

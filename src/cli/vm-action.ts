@@ -16,6 +16,8 @@ export interface ActionOutcome {
   error: string | null;
   /** A failed start: bhyve's last stderr lines (printed after the failure line). */
   bhyveStderr?: string[];
+  /** A stop or restart whose guest did not power off in time: how it was forced (the reply's `forced`). */
+  forced?: string;
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {
@@ -38,9 +40,10 @@ export function interpretResult(vm: string, action: VmAction, result: unknown): 
   const reportedOk = isObject(result) && typeof result.ok === 'boolean' ? result.ok : true;
   const reportedError = isObject(result) && typeof result.error === 'string' ? result.error : null;
   const endedFailed = state === 'failed' && action !== 'failreset';
-  if (reportedOk && !endedFailed) return { vm, ok: true, state, error: null };
+  const forced = isObject(result) && typeof result.forced === 'string' ? { forced: result.forced } : {};
+  if (reportedOk && !endedFailed) return { vm, ok: true, state, error: null, ...forced };
   const reason = reportedError ?? status?.failureReason ?? `${action} failed`;
-  return { vm, ok: false, state, error: reason };
+  return { vm, ok: false, state, error: reason, ...forced };
 }
 
 export function requestArgs(action: VmAction, vm: string, wait: boolean): Record<string, unknown> {
@@ -77,7 +80,8 @@ export async function runVmAction(
 /** The line printed on stdout for a VM whose action succeeded. */
 export function successLine(action: VmAction, outcome: ActionOutcome, waited: boolean): string {
   if (!waited && action !== 'failreset') return `${outcome.vm}: ${action} requested`;
-  return `${outcome.vm}: ${outcome.state ?? 'done'}`;
+  const forced = outcome.forced === undefined ? '' : `; ${outcome.forced}`;
+  return `${outcome.vm}: ${outcome.state ?? 'done'}${forced}`;
 }
 
 /**

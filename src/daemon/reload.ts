@@ -16,6 +16,8 @@ export interface ReloadSummary {
   changed: string[];
   /** VMs whose config is now broken: they keep their last good config. */
   kept: string[];
+  /** New VMs not loaded because their config has errors (the file, when no name could be read). */
+  rejected: string[];
   errors: number;
   warnings: number;
 }
@@ -62,6 +64,7 @@ async function reloadNow(registry: Registry): Promise<ReloadSummary> {
     removed: [],
     changed: [],
     kept: [],
+    rejected: [],
     errors: load.problems.filter((p) => p.severity === 'error').length,
     warnings: load.problems.filter((p) => p.severity === 'warning').length,
   };
@@ -95,10 +98,19 @@ async function reloadNow(registry: Registry): Promise<ReloadSummary> {
     summary.removed.push(entry.name);
     void removeEntry(registry, entry);
   }
+  summary.rejected = rejectedNewVms(registry, load);
   registry.emit({ type: 'config', problems: load.problems.length, time: new Date().toISOString() });
   log.info(summary, 'configs reloaded');
   if (added.length > 0) void registry.autostart(added);
   return summary;
+}
+
+/** The rejected configs that belong to no VM the daemon has (those keep their last good config). */
+function rejectedNewVms(registry: Registry, load: ConfigDirLoad): string[] {
+  const knownFiles = new Set([...registry.entries.values()].map((entry) => entry.config.file));
+  return (load.rejected ?? [])
+    .filter((rejected) => !(rejected.name !== undefined && registry.get(rejected.name) !== undefined) && !knownFiles.has(rejected.file))
+    .map((rejected) => rejected.name ?? rejected.file);
 }
 
 async function applyChangedConfig(registry: Registry, entry: VmEntry, config: VmConfig): Promise<void> {

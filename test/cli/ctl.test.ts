@@ -240,10 +240,11 @@ test('reload prints the problems and exits 1 when one is an error', async (t) =>
   const failed = await runCtl(['-s', fake.socketPath, 'reload']);
   assert.equal(failed.code, 1);
   assert.equal(failed.stderr, 'vmstatedctl: /etc/vm/mail/config:3:7: error: cpus must be a number\n');
+  assert.equal(failed.stdout, 'reloaded: no change; 1 error\n', 'counted from the problems when the reply has no counts');
   problems = [];
   const clean = await runCtl(['reload', '-s', fake.socketPath]);
   assert.equal(clean.code, 0, clean.stderr);
-  assert.equal(clean.stdout, 'vmstated reloaded its VM configs\n');
+  assert.equal(clean.stdout, 'reloaded: no change\n');
   assert.deepEqual(fake.requests.map((request) => [request.cmd, request.args]), [['reload', {}], ['reload', {}]]);
 });
 
