@@ -12,8 +12,11 @@ export default class Status extends ControlCommand {
       '(file:line:column; anyone but root is shown the kind of each problem, not its message, which may quote ' +
       'the file). A named VM that does not exist (or is not yours to see) exits 1.',
     'With --json, the array of status objects from vmstated is printed as it is (without the config ' +
-      'problems): name, state, pid, workerPid, restarts, lastExit, failureReason, owner, group, description, ' +
-      'os, osversion, autostart, since (ISO time of the last state change), configFile, configPending.',
+      'problems): name, state, pid (bhyve\'s, or null), workerPid (its vmstated worker\'s, or null), ' +
+      'restarts, lastExit ({code, signal, meaning} of bhyve\'s last exit, or null), failureReason, owner, ' +
+      'group, description, os, osversion, autostart, since (ISO time of the last state change), configFile, ' +
+      'configPending (true when a changed config waits for the next start or restart), and, for a VM that ' +
+      'has a worker, logProblem (why its log cannot be written right now, or null).',
   );
   static override examples = [
     '<%= config.bin %> status',
@@ -37,8 +40,8 @@ export default class Status extends ControlCommand {
       this.printJson(vms);
       return;
     }
-    const { renderStatus } = await import('../src/cli/status-view.js');
-    process.stdout.write(renderStatus(vms, problems));
+    const [{ renderStatus }, { colourWanted }] = await Promise.all([import('../src/cli/status-view.js'), import('../src/cli/colour.js')]);
+    process.stdout.write(renderStatus(vms, problems, Date.now(), colourWanted()));
   }
 
   private async requestStatus(connection: DaemonConnection, vm: string | undefined): Promise<VmStatus[]> {

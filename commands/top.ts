@@ -3,25 +3,32 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ControlCommand, describe, optionalVmArg } from '../src/cli/base-command.js';
 import { onInterrupt, printLine } from '../src/cli/stream.js';
 import type { ProcessSample, UsageSampler } from '../src/shared/usage.js';
-import type { TopEntry } from '../src/cli/top-view.js';
+import type { TopEntry, TopRow, TopSort } from '../src/cli/top-view.js';
 
 /** The first screen compares two samples this far apart. */
 const FIRST_SAMPLE_MS = 500;
 const CLEAR_SCREEN = '\x1b[H\x1b[2J';
+/** The terminal's alternate screen (xterm, and every terminal since): frames never reach the scrollback. */
+const ENTER_ALTERNATE_SCREEN = '\x1b[?1049h';
+const LEAVE_ALTERNATE_SCREEN = '\x1b[?1049l';
+/** The keys that change the order in the view. */
+const SORT_KEYS: Record<string, TopSort> = { c: 'cpu', m: 'mem', n: 'name' };
 
 export default class Top extends ControlCommand {
   static override summary = "Show each VM's CPU and memory use (bhyve and its worker), refreshed like top(1).";
   static override description = describe(
-    'For every VM that has a bhyve or worker process (or the named VM): the pid, CPU % (100 % = one core) ' +
-      'and resident memory of its bhyve process ' +
-      'and of its vmstated worker. The screen refreshes every -d seconds; q or Ctrl-C quits. --once prints ' +
-      'one sample and exits; with --json each sample is a JSON array of {name, state, bhyve: {pid, ' +
-      'cpuPercent, rssBytes}, worker: {...}} (one per line when refreshing).',
+    'Every VM you may see (or the named VM): the pid, CPU % (100 % = one core) and resident memory of its ' +
+      'bhyve process and of its vmstated worker; "-" where there is nothing to measure (a stopped VM has no ' +
+      'process). Rows are sorted by --sort: cpu or mem (the busiest first, bhyve and worker added up) or name. ' +
+      'On a terminal the view uses the alternate screen (the scrollback keeps no frames) and refreshes every ' +
+      '-d seconds; the keys c, m and n sort by cpu, mem and name; q or Ctrl-C quits. --once prints one sample ' +
+      'and exits; with --json each sample is a JSON array of {name, state, bhyve: {pid, cpuPercent, rssBytes} ' +
+      'or null, worker: {...} or null} (one per line when refreshing).',
     'CPU % is measured between two samples of the processes\' CPU time (/proc on Linux, ps(1) on FreeBSD).',
   );
   static override examples = [
     '<%= config.bin %> top',
-    '<%= config.bin %> top -d 5',
+    '<%= config.bin %> top -d 5 --sort mem',
     '<%= config.bin %> top --once',
     '<%= config.bin %> --json top --once',
   ];
@@ -31,6 +38,7 @@ export default class Top extends ControlCommand {
   static override flags = {
     once: Flags.boolean({ summary: 'Print one sample and exit.', default: false }),
     delay: Flags.string({ char: 'd', summary: 'Seconds between refreshes.', default: '2', helpValue: '<seconds>' }),
+    sort: Flags.string({ summary: 'Order of the rows (keys c, m, n in the view).', options: ['cpu', 'mem', 'name'], default: 'cpu' }),
   };
 
   private sampler: UsageSampler | undefined;
@@ -41,15 +49,32 @@ export default class Top extends ControlCommand {
     if (!(delaySeconds > 0)) this.error(`top: -d must be a number of seconds above 0, not "${flags.delay}"`, { exit: 2 });
     const connection = await this.connect(flags.socket);
     const { createUsageSampler } = await import('../src/shared/usage.js');
-    const { buildTopRows, pidsOf, renderTop } = await import('../src/cli/top-view.js');
+    const { buildTopRows, pidsOf, renderTop, sortTopRows } = await import('../src/cli/top-view.js');
+    const { colourWanted } = await import('../src/cli/colour.js');
     this.sampler = await createUsageSampler();
     const sampler = this.sampler;
     const request = args.vm === undefined ? {} : { vm: args.vm };
+    const interactive = process.stdout.isTTY === true && !flags.once && !flags.json;
+    const colour = !flags.json && colourWanted();
+    let sort = flags.sort as TopSort;
+    let rows: TopRow[] = [];
+    const draw = (): void => {
+      const sorted = sortTopRows(rows, sort);
+      if (flags.json) printLine(JSON.stringify(sorted, null, flags.once ? 2 : undefined));
+      else if (interactive) process.stdout.write(CLEAR_SCREEN + this.heading(delaySeconds, sort) + renderTop(sorted, colour));
+      else process.stdout.write(renderTop(sorted, colour) + (flags.once ? '' : '\n'));
+    };
 
     const stopper = new AbortController();
     const release = onInterrupt(() => stopper.abort());
-    const restoreKeys = flags.once ? () => {} : this.quitOnKey(() => stopper.abort());
-    const interactive = process.stdout.isTTY === true && !flags.once && !flags.json;
+    const restoreKeys = flags.once ? () => {} : this.readKeys((key) => {
+      if (key === 'quit') stopper.abort();
+      else if (interactive) {
+        sort = key;
+        draw();
+      }
+    });
+    const leaveScreen = interactive ? this.enterAlternateScreen() : () => {};
     try {
       let entries = await this.quickRequest<TopEntry[]>(connection, 'top', request);
       let previous = await sampler.sample(pidsOf(entries));
@@ -57,16 +82,15 @@ export default class Top extends ControlCommand {
       while (!stopper.signal.aborted) {
         if (!(await this.pause(wait, stopper.signal))) break;
         const current = await sampler.sample(pidsOf(entries));
-        const rows = buildTopRows(entries, previous, current);
-        if (flags.json) printLine(JSON.stringify(rows, null, flags.once ? 2 : undefined));
-        else if (interactive) process.stdout.write(CLEAR_SCREEN + this.heading(delaySeconds) + renderTop(rows));
-        else process.stdout.write(renderTop(rows) + (flags.once ? '' : '\n'));
+        rows = buildTopRows(entries, previous, current);
+        draw();
         if (flags.once) break;
         entries = await this.quickRequest<TopEntry[]>(connection, 'top', request);
         previous = this.keepKnown(current, await sampler.sample(pidsOf(entries)));
         wait = delaySeconds * 1000;
       }
     } finally {
+      leaveScreen();
       release();
       restoreKeys();
     }
@@ -78,8 +102,23 @@ export default class Top extends ControlCommand {
     return fresh;
   }
 
-  private heading(delaySeconds: number): string {
-    return `vmstatedctl top - ${new Date().toTimeString().slice(0, 8)}, refresh every ${delaySeconds}s, q quits\n\n`;
+  private heading(delaySeconds: number, sort: TopSort): string {
+    const time = new Date().toTimeString().slice(0, 8);
+    return `vmstatedctl top - ${time}, refresh every ${delaySeconds}s, sorted by ${sort}; c cpu, m mem, n name, q quits\n\n`;
+  }
+
+  /** Switches to the alternate screen; the function returned switches back (also if the process exits first). */
+  private enterAlternateScreen(): () => void {
+    let left = false;
+    const leave = (): void => {
+      if (left) return;
+      left = true;
+      process.off('exit', leave);
+      process.stdout.write(LEAVE_ALTERNATE_SCREEN);
+    };
+    process.on('exit', leave);
+    process.stdout.write(ENTER_ALTERNATE_SCREEN);
+    return leave;
   }
 
   /** Waits; false when stopped meanwhile. */
@@ -92,13 +131,16 @@ export default class Top extends ControlCommand {
     }
   }
 
-  /** On a terminal, q (or Ctrl-C, which raw mode delivers as a byte) quits. */
-  private quitOnKey(quit: () => void): () => void {
+  /** On a terminal: q (or Ctrl-C, which raw mode delivers as a byte) quits; c, m and n change the order. */
+  private readKeys(onKey: (key: TopSort | 'quit') => void): () => void {
     const stdin = process.stdin;
     if (!stdin.isTTY) return () => {};
     stdin.setRawMode(true);
     const onData = (data: Buffer): void => {
-      if (data.includes(0x71) || data.includes(0x51) || data.includes(0x03)) quit();
+      for (const char of data.toString('latin1').toLowerCase()) {
+        if (char === 'q' || char === '\x03') onKey('quit');
+        else if (SORT_KEYS[char] !== undefined) onKey(SORT_KEYS[char]);
+      }
     };
     stdin.on('data', onData);
     stdin.resume();

@@ -1,16 +1,26 @@
 /** Plain-text rendering helpers for vmstatedctl's tables and figures. */
 
-/** Left-aligned columns separated by two spaces; the last column is not padded. */
-export function formatTable(headers: readonly string[], rows: readonly (readonly string[])[]): string {
+/**
+ * Left-aligned columns separated by two spaces; the last column is not padded. `decorate` may wrap
+ * a body cell (in colour escapes, say) after its width was measured, so the columns stay aligned.
+ */
+export function formatTable(
+  headers: readonly string[],
+  rows: readonly (readonly string[])[],
+  decorate: (cell: string, column: number) => string = (cell) => cell,
+): string {
   const widths = headers.map((header, column) =>
     Math.max(header.length, ...rows.map((row) => (row[column] ?? '').length)),
   );
-  const render = (cells: readonly string[]): string =>
+  const render = (cells: readonly string[], body: boolean): string =>
     cells
-      .map((cell, column) => (column === cells.length - 1 ? cell : cell.padEnd(widths[column]!)))
+      .map((cell, column) => {
+        const padding = column === cells.length - 1 ? '' : ' '.repeat(widths[column]! - cell.length);
+        return (body && cell !== '' ? decorate(cell, column) : cell) + padding;
+      })
       .join('  ')
       .trimEnd();
-  return [render(headers), ...rows.map(render)].join('\n');
+  return [render(headers, false), ...rows.map((row) => render(row, true))].join('\n');
 }
 
 /** A duration like uptime(1) would say it, compactly: 42s, 5m03s, 2h05m, 3d04h. */

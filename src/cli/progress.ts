@@ -3,6 +3,7 @@
  * a bottom line counting down to the forced power-off while guests are asked to shut down.
  */
 import type { VmEvent } from '../protocol/types.js';
+import { colourState } from './colour.js';
 
 const CLEAR_LINE = '\r\x1b[K';
 
@@ -11,12 +12,12 @@ function clock(iso: string): string {
   return Number.isNaN(date.getTime()) ? '--:--:--' : date.toTimeString().slice(0, 8);
 }
 
-/** One event in words, or null for events that are not about one VM's progress. */
-export function describeEvent(event: VmEvent): string | null {
+/** One event in words, or null for events that are not about one VM's progress; `colour`: the new state in colour. */
+export function describeEvent(event: VmEvent, colour = false): string | null {
   switch (event.type) {
     case 'state': {
       const why = event.failureReason ? `: ${event.failureReason}` : '';
-      return `${clock(event.time)} ${event.vm}: ${event.previous} -> ${event.state} (${event.reason})${why}`;
+      return `${clock(event.time)} ${event.vm}: ${event.previous} -> ${colourState(event.state, event.state, colour)} (${event.reason})${why}`;
     }
     case 'hook': {
       const outcome = event.ok
@@ -45,6 +46,7 @@ export class ProgressDisplay {
     private readonly vms: ReadonlySet<string>,
     private readonly out: NodeJS.WritableStream = process.stdout,
     private readonly now: () => number = Date.now,
+    private readonly colour = false,
   ) {}
 
   onEvent(event: VmEvent): void {
@@ -54,7 +56,7 @@ export class ProgressDisplay {
       if (Number.isNaN(force)) this.forceAt.delete(event.vm);
       else this.forceAt.set(event.vm, force);
     }
-    const line = describeEvent(event);
+    const line = describeEvent(event, this.colour);
     if (line !== null) this.printLine(line);
     this.updateTicker();
   }

@@ -1,6 +1,7 @@
 /** The text form of `vmstatedctl status`: the VM table, then failures and config problems. */
 import type { ConfigProblem } from '../config/types.js';
 import type { VmStatus } from '../protocol/types.js';
+import { colourState } from './colour.js';
 import { formatDuration, formatTable } from './format.js';
 
 export const STATUS_HEADERS = ['NAME', 'STATE', 'PID', 'UPTIME', 'RESTARTS', 'OWNER', 'DESCRIPTION'] as const;
@@ -48,8 +49,11 @@ function notes(vms: readonly VmStatus[]): string[] {
   return lines;
 }
 
-export function renderStatus(vms: readonly VmStatus[], problems: readonly ConfigProblem[], nowMs = Date.now()): string {
-  const sections = [formatTable(STATUS_HEADERS, vms.map((vm) => statusRow(vm, nowMs)))];
+/** The table, then notes and problems; `colour`: states in colour (a terminal, see colour.ts). */
+export function renderStatus(vms: readonly VmStatus[], problems: readonly ConfigProblem[], nowMs = Date.now(), colour = false): string {
+  const stateColumn = STATUS_HEADERS.indexOf('STATE');
+  const decorate = (cell: string, column: number): string => (colour && column === stateColumn ? colourState(cell, cell, true) : cell);
+  const sections = [formatTable(STATUS_HEADERS, vms.map((vm) => statusRow(vm, nowMs)), decorate)];
   if (vms.length === 0) sections.push('No VMs: none is configured, or none that you may see.');
   const vmNotes = notes(vms);
   if (vmNotes.length > 0) sections.push(vmNotes.join('\n'));

@@ -1,5 +1,6 @@
 /** The rows of `vmstatedctl top`: each VM's bhyve and worker with CPU % and RSS. */
 import type { VmState } from '../protocol/types.js';
+import { colourState } from './colour.js';
 import { formatBytes, formatPercent, formatTable } from './format.js';
 import { cpuPercent, type ProcessSample } from '../shared/usage.js';
 
@@ -63,6 +64,26 @@ function cells(process: ProcessUsage | null): string[] {
 
 export const TOP_HEADERS = ['NAME', 'STATE', 'BHYVE', 'CPU', 'RSS', 'WORKER', 'CPU', 'RSS'] as const;
 
-export function renderTop(rows: readonly TopRow[]): string {
-  return formatTable(TOP_HEADERS, rows.map((row) => [row.name, row.state, ...cells(row.bhyve), ...cells(row.worker)])) + '\n';
+/** The table; `colour`: states in colour (colour.ts). */
+export function renderTop(rows: readonly TopRow[], colour = false): string {
+  const decorate = (cell: string, column: number): string => (colour && column === 1 ? colourState(cell, cell, true) : cell);
+  return formatTable(TOP_HEADERS, rows.map((row) => [row.name, row.state, ...cells(row.bhyve), ...cells(row.worker)]), decorate) + '\n';
+}
+
+/** The orders top offers (--sort, and the keys c, m, n in the view). */
+export const TOP_SORTS = ['cpu', 'mem', 'name'] as const;
+export type TopSort = (typeof TOP_SORTS)[number];
+
+/** bhyve's and the worker's figure added up; null when neither was measured (a stopped VM). */
+function total(row: TopRow, figure: (usage: ProcessUsage) => number | null): number | null {
+  const figures = [row.bhyve, row.worker].map((usage) => (usage === null ? null : figure(usage))).filter((value): value is number => value !== null);
+  return figures.length === 0 ? null : figures.reduce((sum, value) => sum + value, 0);
+}
+
+/** cpu and mem: the busiest first, unmeasured VMs last; name: A to Z. Ties go by name. */
+export function sortTopRows(rows: readonly TopRow[], by: TopSort): TopRow[] {
+  const byName = (a: TopRow, b: TopRow): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+  if (by === 'name') return [...rows].sort(byName);
+  const figure = by === 'cpu' ? (usage: ProcessUsage) => usage.cpuPercent : (usage: ProcessUsage) => usage.rssBytes;
+  return [...rows].sort((a, b) => (total(b, figure) ?? -1) - (total(a, figure) ?? -1) || byName(a, b));
 }

@@ -25,14 +25,15 @@ export abstract class VmActionCommand extends ControlCommand {
     const unknownFlag = vms.find((vm) => vm.startsWith('-'));
     if (unknownFlag !== undefined) throw failure(`${this.action}: unknown flag ${unknownFlag}`, EXIT.USAGE);
     const wait = flags.wait ?? true;
-    const { runVmAction, successLine, followEvents } = await import('./vm-action.js');
+    const [{ runVmAction, successLine, followEvents }, { colourWanted }] = await Promise.all([import('./vm-action.js'), import('./colour.js')]);
+    const colour = !flags.json && colourWanted();
     const connection = await this.connect(flags.socket);
 
     const live = wait && !flags.json && this.action !== 'failreset' && process.stdout.isTTY === true;
     let display: import('./progress.js').ProgressDisplay | undefined;
     if (live) {
       const { ProgressDisplay } = await import('./progress.js');
-      const progress = new ProgressDisplay(new Set(vms));
+      const progress = new ProgressDisplay(new Set(vms), process.stdout, Date.now, colour);
       display = progress;
       followEvents(await this.connect(flags.socket), vms, (event) => progress.onEvent(event));
     }
@@ -53,7 +54,7 @@ export abstract class VmActionCommand extends ControlCommand {
         this.reportVmError(outcome.vm, outcome.error ?? `${this.action} failed`);
         if (outcome.bhyveStderr !== undefined) this.reportVmError(outcome.vm, `bhyve's last lines on stderr:\n${outcome.bhyveStderr.map((line) => `  ${line}\n`).join('')}`.trimEnd());
       }
-      else if (!flags.json) process.stdout.write(successLine(this.action, outcome, wait) + '\n');
+      else if (!flags.json) process.stdout.write(successLine(this.action, outcome, wait, colour) + '\n');
     }
     if (outcomes.some((outcome) => !outcome.ok)) this.exit(EXIT.FAILED);
   }

@@ -3,6 +3,7 @@
  * together on one connection, each waiting for its outcome unless told not to.
  */
 import type { VmEvent, VmState, VmStatus } from '../protocol/types.js';
+import { colourState } from './colour.js';
 import { daemonMessage, errorMessage, isControlError, isUnreachable, type DaemonConnection } from './base-command.js';
 
 export type VmAction = 'start' | 'stop' | 'restart' | 'failreset';
@@ -77,11 +78,12 @@ export async function runVmAction(
   });
 }
 
-/** The line printed on stdout for a VM whose action succeeded. */
-export function successLine(action: VmAction, outcome: ActionOutcome, waited: boolean): string {
+/** The line printed on stdout for a VM whose action succeeded; `colour`: its state in colour (colour.ts). */
+export function successLine(action: VmAction, outcome: ActionOutcome, waited: boolean, colour = false): string {
   if (!waited && action !== 'failreset') return `${outcome.vm}: ${action} requested`;
   const forced = outcome.forced === undefined ? '' : `; ${outcome.forced}`;
-  return `${outcome.vm}: ${outcome.state ?? 'done'}${forced}`;
+  const state = outcome.state === null ? 'done' : colourState(outcome.state, outcome.state, colour);
+  return `${outcome.vm}: ${state}${forced}`;
 }
 
 /**

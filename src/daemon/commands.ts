@@ -104,9 +104,9 @@ const HANDLERS: Record<Command, Handler> = {
   failreset: lifecycle((registry, vm) => registry.failreset(vm)),
 
   // Pids only: vmstatedctl samples CPU and memory itself (one sampler, with its FreeBSD ps fix).
+  // Every VM the peer may see, stopped ones too (their pids are null): top shows them all.
   top: async (ctl, request, session) =>
     visibleVms(ctl, request, session.peer)
-      .filter(({ status }) => request.args.vm !== undefined || status.pid !== null || status.workerPid !== null)
       .map(({ status }) => ({ name: status.name, state: status.state, pid: status.pid, workerPid: status.workerPid })),
 
   // The exposition text, as the metrics listener serves it; a user who is not root gets only the

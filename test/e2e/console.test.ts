@@ -12,6 +12,7 @@ import path from 'node:path';
 import { LineReader, encodeLine } from '../../src/protocol/framing.js';
 import { simBhyvectlPath } from '../../src/bhyvesim/paths.js';
 import { VMSTATEDCTL_BIN } from '../helpers/paths.js';
+import { underPty } from '../helpers/pty.js';
 import { reachableCopy } from '../helpers/reachable.js';
 import { createVmstatedEnv, killAndWait, waitFor, type VmstatedEnv } from '../helpers/vmstated-env.js';
 
@@ -52,17 +53,7 @@ async function protocolViewer(env: VmstatedEnv, vm: string, args: Record<string,
 /** `vmstatedctl console` under a pseudo-terminal; afterwards the shell prints its exit status and the terminal's modes. */
 function consoleUnderPty(env: VmstatedEnv, vm: string) {
   const command = `node ${VMSTATEDCTL_BIN} -s ${env.sockpath} console ${vm}; echo "exit=$?"; stty -a`;
-  const child = spawn('script', ['-qec', command, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('latin1')));
-  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString('latin1')));
-  return {
-    child,
-    get output() {
-      return output;
-    },
-    type: (text: string) => child.stdin.write(text),
-  };
+  return underPty(command);
 }
 
 /** Runs vmstatedctl as another user (uid, gid and supplementary groups as given), with setpriv. */

@@ -1,0 +1,44 @@
+/**
+ * Running a command under a pseudo-terminal, for what a program does only on a terminal (colours,
+ * top's alternate screen, progress lines). util-linux script(1) makes the pty: stdin, stdout and
+ * stderr of the command are its terminal; what is typed goes in through script's stdin.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { waitFor } from './vmstated-env.js';
+
+export interface PtyRun {
+  child: ChildProcess;
+  /** Everything the terminal showed so far (stdout and stderr mixed, as on a screen). */
+  readonly output: string;
+  type(text: string): void;
+  /** Waits until the output matches `pattern`; returns the match. */
+  waitForOutput(pattern: RegExp, what: string, timeoutMs?: number): Promise<RegExpMatchArray>;
+  /** script's exit status: the command's own (-e). */
+  exited: Promise<number | null>;
+}
+
+/** `argv` as one sh(1) command line. */
+export function shellCommand(argv: readonly string[]): string {
+  return argv.map((word) => `'${word.replace(/'/g, `'\\''`)}'`).join(' ');
+}
+
+/** Runs the sh(1) command line `command` on a new pseudo-terminal. */
+export function underPty(command: string, env: NodeJS.ProcessEnv = process.env): PtyRun {
+  const child = spawn('script', ['-qec', command, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'], env });
+  let output = '';
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString('latin1')));
+  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString('latin1')));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return {
+    child,
+    get output() {
+      return output;
+    },
+    type: (text: string) => child.stdin!.write(text),
+    waitForOutput: (pattern, what, timeoutMs = 15_000) =>
+      waitFor(what, () => output.match(pattern) ?? undefined, timeoutMs).catch((error: Error) => {
+        throw new Error(`${error.message}; the terminal showed: ${JSON.stringify(output)}`);
+      }),
+    exited,
+  };
+}
