@@ -5,3 +5,4 @@
  */
 export { COMMANDS } from '../../commands/index.js';
 export { main } from './main.js';
+export { VmstatedctlHelp } from './help.js';

@@ -357,6 +357,19 @@ test('status --help documents the exit statuses and examples', async () => {
   assert.match(text, /Exit status: 0 done; 1 failed or refused by vmstated; 2 usage error; 3 vmstated cannot be reached/);
   assert.match(result.stdout, /\$ vmstatedctl --json status/);
   assert.match(result.stdout, /VMSTATED_SOCKET/);
+  assert.match(text, /logProblem \(why its log cannot be written right now, or null\)/, 'every JSON key is documented');
+});
+
+test('the root help says what vmstatedctl is and lists the global flags', async () => {
+  const result = await runCtl(['--help']);
+  assert.equal(result.code, 0, result.stderr);
+  const [headline] = result.stdout.split('\n');
+  assert.equal(headline, 'vmstatedctl controls vmstated(8), the supervisor of bhyve VMs.');
+  assert.match(result.stdout, /^GLOBAL FLAGS.*\n {2}-s, --socket=<sockpath> +Path of the vmstated control socket\./m);
+  assert.match(result.stdout, /^ {6}--json +Print machine-readable JSON instead of text\.$/m);
+  assert.match(result.stdout, /^COMMANDS\n/m);
+  const bare = await runCtl([]);
+  assert.equal(bare.stdout, result.stdout, 'vmstatedctl alone prints the same');
 });
 
 test('top refreshes every -d seconds (asking the daemon again) until Ctrl-C, then exits 0', async (t) => {
