@@ -58,14 +58,14 @@ function visibleVms(ctl: DaemonControl, request: ParsedRequest, peer: PeerCreden
 function rootOnly(ctl: DaemonControl, request: ParsedRequest, peer: PeerCredentials): void {
   if (authorize(peer, request.cmd) === 'forbidden') throw new CommandError('FORBIDDEN', `only root may ${request.cmd}`);
   const args = Object.keys(request.args).length > 0 ? { args: request.args } : {};
-  ctl.registry.log.info({ uid: peer.uid, pid: peer.pid, ...args }, `${request.cmd} requested`);
+  ctl.registry.log.info({ uid: peer.uid, peerPid: peer.pid, ...args }, `${request.cmd} requested`);
 }
 
 /** start/stop/restart/failreset: the reply comes with the outcome, or at once with wait: false. */
 function lifecycle(run: (registry: Registry, vm: string) => Promise<CommandOutcome>): Handler {
   return async (ctl, request, session) => {
     const entry = visibleVm(ctl, session.peer, request.cmd, request.args.vm as string);
-    ctl.registry.log.info({ vm: entry.name, uid: session.peer.uid, pid: session.peer.pid }, `${request.cmd} ${entry.name} requested`);
+    ctl.registry.log.info({ vm: entry.name, uid: session.peer.uid, peerPid: session.peer.pid }, `${request.cmd} ${entry.name} requested`);
     const pending = run(ctl.registry, entry.name);
     if (request.args.wait === false) {
       pending.catch((err: unknown) => ctl.registry.log.error({ vm: entry.name, cmd: request.cmd, err }, 'command failed'));

@@ -64,11 +64,11 @@ export async function attachConsole(registry: Registry, entry: VmEntry, request:
   }
   attachmentsOf(session).set(id, { readOnly, worker });
   session.send(okReply(id, { vm: entry.name, readOnly }));
-  registry.log.info({ vm: entry.name, uid: session.peer.uid, pid: session.peer.pid, readOnly }, 'console attached');
+  registry.log.info({ vm: entry.name, uid: session.peer.uid, peerPid: session.peer.pid, readOnly }, 'console attached');
   await relay(worker, reader, rest, request.id, session);
   attachmentsOf(session).delete(id);
   releaseStream();
-  registry.log.info({ vm: entry.name, uid: session.peer.uid, pid: session.peer.pid }, 'console detached');
+  registry.log.info({ vm: entry.name, uid: session.peer.uid, peerPid: session.peer.pid }, 'console detached');
   return undefined;
 }
 

@@ -82,10 +82,17 @@ test('reload says in one sentence what happened; status <vm> shows that VM\'s co
   assert.equal(clean.stdout, 'reloaded: no change\n', 'the good config is the one web runs with');
   assert.equal(clean.stderr, '');
 
-  // The daemon log carries no empty fields (`"args":{}`).
+  // The daemon log carries no empty fields (`"args":{}`), and the asking process's pid does not
+  // hide the daemon's own (`pid` twice in one JSON object: readers keep the last).
   const requested = env.daemonLog().split('\n').filter((line) => line.includes('"reload requested"'));
   assert.equal(requested.length, 3);
-  for (const line of requested) assert.doesNotMatch(line, /"args"/, line);
+  for (const line of requested) {
+    assert.doesNotMatch(line, /"args"/, line);
+    assert.equal(line.match(/"pid":/g)?.length, 1, line);
+    const record = JSON.parse(line) as { pid: number; peerPid: number };
+    assert.equal(record.pid, env.daemonPid());
+    assert.equal(typeof record.peerPid, 'number');
+  }
 });
 
 test('restart applies a config changed while the VM ran, as a start would', async (t) => {
