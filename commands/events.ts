@@ -9,7 +9,7 @@ export default class Events extends ControlCommand {
     'Prints one JSON object per line for every event: state changes (with the reason, the failure ' +
       'reason, and while a guest is asked to power off the time of the forced power-off), hook results, ' +
       'bhyve launches and exits, config reloads, VMs added and removed. Give a VM name to see only its ' +
-      'events. On a terminal, "waiting for events; Ctrl-C ends" is printed on stderr first. Ctrl-C ends the ' +
+      'events. On a terminal, "waiting for events; Ctrl-C ends" is printed on stderr once vmstated took the request. Ctrl-C ends the ' +
       'stream (exit 0); if vmstated closes it, the exit status is 3.',
     'The output is JSON with or without --json; each line is the "event" member of the protocol line.',
   );
@@ -25,15 +25,15 @@ export default class Events extends ControlCommand {
   async run(): Promise<void> {
     const { args, flags } = await this.parse(Events);
     const connection = await this.connect(flags.socket);
-    // A quiet stream looks like a hung command: on a terminal, say that it waits and how to end it.
-    if (process.stderr.isTTY) process.stderr.write('waiting for events; Ctrl-C ends\n');
     let interrupted = false;
     const release = onInterrupt(() => {
       interrupted = true;
       connection.close();
     });
     try {
-      await connection.events((event: VmEvent) => printLine(JSON.stringify(event)), args.vm === undefined ? {} : { vm: args.vm });
+      // A quiet stream looks like a hung command: on a terminal, say that it waits and how to end it.
+      const subscribed = (): void => void (process.stderr.isTTY && process.stderr.write('waiting for events; Ctrl-C ends\n'));
+      await connection.events((event: VmEvent) => printLine(JSON.stringify(event)), args.vm === undefined ? {} : { vm: args.vm }, subscribed);
     } finally {
       release();
     }

@@ -21,7 +21,7 @@ export interface DaemonConnection {
     args?: Record<string, unknown>,
     options?: { timeoutMs?: number; onData?(data: unknown): void },
   ): Promise<T>;
-  events(onEvent: (event: VmEvent) => void, args?: Record<string, unknown>): Promise<void>;
+  events(onEvent: (event: VmEvent) => void, args?: Record<string, unknown>, onSubscribed?: () => void): Promise<void>;
   close(): void;
 }
 

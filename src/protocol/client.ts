@@ -166,7 +166,7 @@ export class ControlClient {
    * Resolves when the connection closes; rejects if the daemon refuses the
    * subscription with an error reply.
    */
-  events(onEvent: (event: VmEvent) => void, args: Record<string, unknown> = {}): Promise<void> {
+  events(onEvent: (event: VmEvent) => void, args: Record<string, unknown> = {}, onSubscribed?: () => void): Promise<void> {
     if (this.eventHandler !== null) return Promise.reject(new ProtocolError('already subscribed to events'));
     if (this.connectionError !== null) return Promise.reject(this.connectionError);
     this.eventHandler = onEvent;
@@ -177,7 +177,10 @@ export class ControlClient {
     // The daemon may confirm the subscription with an ok reply, or not reply
     // at all: either way the stream runs until the connection closes.
     const refused = this.send('events', args, {}).then(
-      () => closed,
+      () => {
+        onSubscribed?.();
+        return closed;
+      },
       (error: Error) => (error instanceof ConnectionLostError ? undefined : Promise.reject(error)),
     );
     return Promise.race([closed, refused]);

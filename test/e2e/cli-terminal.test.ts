@@ -158,6 +158,9 @@ test('events says on a terminal that it waits, before the first event; not in a 
   events.type('\x03');
   const ended = await finished(events);
   assert.equal(ended.code, 0, ended.output);
+  const refused = await finished(ctlUnderPty(t, env, ['events', 'nosuchvm']));
+  assert.equal(refused.code, 1);
+  assert.equal(refused.output.replace(/\r/g, ''), 'vmstatedctl: no VM named "nosuchvm"\n', 'a refused stream never said it waits');
 
   const piped = spawn(process.execPath, [VMSTATEDCTL_BIN, '-s', env.sockpath, 'events'], { env: env.env, stdio: ['ignore', 'pipe', 'pipe'] });
   t.after(() => void piped.kill('SIGKILL'));
