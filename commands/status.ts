@@ -10,7 +10,8 @@ export default class Status extends ControlCommand {
       'Failed VMs are listed below with their failure reason and bhyve\'s last exit, and VMs whose changed ' +
       'config waits for their next start are named; then come the problems found in the VM configs ' +
       '(file:line:column; anyone but root is shown the kind of each problem, not its message, which may quote ' +
-      'the file). A named VM that does not exist (or is not yours to see) exits 1.',
+      'the file). A named VM comes with its own config problems only, and a note when they are errors (it ' +
+      'keeps its last good config). A named VM that does not exist (or is not yours to see) exits 1.',
     'With --json, the array of status objects from vmstated is printed as it is (without the config ' +
       'problems): name, state, pid (bhyve\'s, or null), workerPid (its vmstated worker\'s, or null), ' +
       'restarts, lastExit ({code, signal, meaning} of bhyve\'s last exit, or null), failureReason, owner, ' +
@@ -41,7 +42,7 @@ export default class Status extends ControlCommand {
       return;
     }
     const [{ renderStatus }, { colourWanted }] = await Promise.all([import('../src/cli/status-view.js'), import('../src/cli/colour.js')]);
-    process.stdout.write(renderStatus(vms, problems, Date.now(), colourWanted()));
+    process.stdout.write(renderStatus(vms, problems, { colour: colourWanted(), ...(args.vm !== undefined && { named: args.vm }) }));
   }
 
   private async requestStatus(connection: DaemonConnection, vm: string | undefined): Promise<VmStatus[]> {

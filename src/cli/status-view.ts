@@ -49,16 +49,27 @@ function notes(vms: readonly VmStatus[]): string[] {
   return lines;
 }
 
-/** The table, then notes and problems; `colour`: states in colour (a terminal, see colour.ts). */
-export function renderStatus(vms: readonly VmStatus[], problems: readonly ConfigProblem[], nowMs = Date.now(), colour = false): string {
+/**
+ * The table, then notes and problems. `named`: the VM the user asked about (the problems are its
+ * own); `colour`: states in colour (a terminal, see colour.ts).
+ */
+export function renderStatus(
+  vms: readonly VmStatus[],
+  problems: readonly ConfigProblem[],
+  { nowMs = Date.now(), colour = false, named }: { nowMs?: number; colour?: boolean; named?: string } = {},
+): string {
   const stateColumn = STATUS_HEADERS.indexOf('STATE');
   const decorate = (cell: string, column: number): string => (colour && column === stateColumn ? colourState(cell, cell, true) : cell);
   const sections = [formatTable(STATUS_HEADERS, vms.map((vm) => statusRow(vm, nowMs)), decorate)];
   if (vms.length === 0) sections.push('No VMs: none is configured, or none that you may see.');
   const vmNotes = notes(vms);
+  if (named !== undefined && problems.some((problem) => problem.severity === 'error')) {
+    vmNotes.push(`${named}: its config has errors; vmstated keeps its last good config until they are fixed and it reloads`);
+  }
   if (vmNotes.length > 0) sections.push(vmNotes.join('\n'));
   if (problems.length > 0) {
-    sections.push(['Config problems:', ...problems.map((problem) => `  ${formatProblem(problem)}`)].join('\n'));
+    const heading = named === undefined ? 'Config problems:' : `Config problems of ${named}:`;
+    sections.push([heading, ...problems.map((problem) => `  ${formatProblem(problem)}`)].join('\n'));
   }
   return sections.join('\n\n') + '\n';
 }

@@ -64,7 +64,8 @@ test('reload says in one sentence what happened; status <vm> shows that VM\'s co
 
   const web = await ctlOk(env, 'status', 'web');
   assert.match(web.stdout, /^web\s+running/m);
-  assert.match(web.stdout, /^Config problems:\n {2}\S+\/web\/config:1:\d+: error: cpus must be/m);
+  assert.match(web.stdout, /^web: its config has errors; vmstated keeps its last good config until they are fixed and it reloads$/m);
+  assert.match(web.stdout, /^Config problems of web:\n {2}\S+\/web\/config:1:\d+: error: cpus must be/m);
   const db = await ctlOk(env, 'status', 'db');
   assert.doesNotMatch(db.stdout, /Config problems/, 'another VM\'s problems are not shown');
 
