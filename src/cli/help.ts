@@ -20,10 +20,13 @@ function flagLabel(name: string, flag: GlobalFlag): string {
   return `${flag.char === undefined ? '    ' : `-${flag.char}, `}--${name}${value}`;
 }
 
+/** As oclif words a flag under a command: `[default: x, env: Y] Summary.` */
 function flagText(flag: GlobalFlag): string {
-  const env = flag.env === undefined ? '' : ` [env: ${flag.env}]`;
-  const fallback = flag.type === 'option' && typeof flag.default === 'string' ? ` [default: ${flag.default}]` : '';
-  return `${flag.summary ?? ''}${env}${fallback}`;
+  const notes = [
+    ...(flag.type === 'option' && typeof flag.default === 'string' ? [`default: ${flag.default}`] : []),
+    ...(flag.env === undefined ? [] : [`env: ${flag.env}`]),
+  ];
+  return `${notes.length > 0 ? `[${notes.join(', ')}] ` : ''}${flag.summary ?? ''}`;
 }
 
 export class VmstatedctlHelp extends Help {

@@ -365,7 +365,7 @@ test('the root help says what vmstatedctl is and lists the global flags', async 
   assert.equal(result.code, 0, result.stderr);
   const [headline] = result.stdout.split('\n');
   assert.equal(headline, 'vmstatedctl controls vmstated(8), the supervisor of bhyve VMs.');
-  assert.match(result.stdout, /^GLOBAL FLAGS.*\n {2}-s, --socket=<sockpath> +Path of the vmstated control socket\./m);
+  assert.match(result.stdout, /^GLOBAL FLAGS.*\n {2}-s, --socket=<sockpath> +\[default: \/var\/run\/vmstated\.sock, env:\s+VMSTATED_SOCKET\] Path of the vmstated control socket\./m);
   assert.match(result.stdout, /^ {6}--json +Print machine-readable JSON instead of text\.$/m);
   assert.match(result.stdout, /^COMMANDS\n/m);
   const bare = await runCtl([]);
