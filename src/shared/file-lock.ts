@@ -25,6 +25,14 @@ const O_EXLOCK = 0x0020;
 const FLOCK_BUSY = 1;
 /** A lock file replaced between our open and our lock (its holder removed it): try again, a few times. */
 const ATTEMPTS = 5;
+/**
+ * A lock found busy is tried again this often, this far apart, before its holder is named: a
+ * lockHolder() probe holds it for a moment (flock(1) must take it to test it), and so does,
+ * until its exec, a child forked meanwhile by the prober (the descriptor is O_CLOEXEC, closed only
+ * at the exec). A real holder, a worker or a daemon, holds it for its whole life.
+ */
+const BUSY_TRIES = 25;
+const BUSY_PAUSE_MS = 20;
 
 export interface FileLock {
   readonly path: string;
@@ -40,6 +48,14 @@ export type LockAttempt = { lock: FileLock } | { holder: number | null };
 
 /** Takes the exclusive lock on `file` (created 0600 if missing) without waiting. */
 export function tryLockFile(file: string): LockAttempt {
+  for (let busy = 1; ; busy++) {
+    const attempt = lockOnce(file);
+    if ('lock' in attempt || busy === BUSY_TRIES) return attempt;
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, BUSY_PAUSE_MS);
+  }
+}
+
+function lockOnce(file: string): LockAttempt {
   for (let attempt = 1; ; attempt++) {
     const fd = openLockFile(file, true);
     if (typeof fd !== 'number' || !lockedOnLinux(fd, file)) return { holder: readHolder(file) };
