@@ -62,12 +62,26 @@ const UNUSED_BY_VMSTATEDCTL: Record<string, string> = {
   tinyglobby: 'exports.glob = async () => { throw new Error("vmstatedctl finds its commands through package.json, not by globbing"); };',
 };
 
+/**
+ * Indexes @oclif/plugin-not-found (src/cli/command-not-found.ts) imports one function from, each
+ * replaced by the module that has it: '@oclif/core', whose index would bundle all of oclif's
+ * modules (help, ux, semver) that vmstatedctl itself leaves out by importing subpaths only; and
+ * '@inquirer/prompts', whose index brings every prompt (the editor prompt alone brings 0.5 MB of
+ * iconv-lite) for the one yes/no question the plugin asks.
+ */
+const PLUGIN_NOT_FOUND_IMPORTS: Record<string, string> = {
+  '@oclif/core': "exports.toConfiguredId = require('@oclif/core/util/ids').toConfiguredId;",
+  '@inquirer/prompts': "export { default as confirm } from '@inquirer/confirm';",
+};
+
 const standIns: Plugin = {
   name: 'stand-ins',
   setup(builder) {
     const names = new RegExp(`^(${Object.keys(UNUSED_BY_VMSTATEDCTL).join('|')})$`);
     builder.onResolve({ filter: names }, (args) => ({ path: args.path, namespace: 'stand-in' }));
     builder.onLoad({ filter: /.*/, namespace: 'stand-in' }, (args) => ({ contents: UNUSED_BY_VMSTATEDCTL[args.path], loader: 'js' }));
+    builder.onResolve({ filter: /^(@oclif\/core|@inquirer\/prompts)$/ }, (args) => ({ path: args.path, namespace: 'index-stand-in' }));
+    builder.onLoad({ filter: /.*/, namespace: 'index-stand-in' }, (args) => ({ contents: PLUGIN_NOT_FOUND_IMPORTS[args.path], loader: 'js', resolveDir: ROOT }));
   },
 };
 
