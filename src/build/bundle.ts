@@ -111,6 +111,19 @@ const OCLIF_EDITS: OclifEdit[] = [
   lazyRequire('util/fs.js', 'promises_1', 'node:fs/promises'),
   lazyRequire('config/ts-path.js', 'promises_1', 'node:fs/promises'),
   lazyRequire('util/read-tsconfig.js', 'promises_1', 'node:fs/promises'),
+  // oclif's help (the help classes, their formatter, ejs templates) is for --help and errors
+  // that show it; every start loaded it for two small functions of help/util.js.
+  {
+    file: 'main.js',
+    from: 'const help_1 = require("./help");',
+    to: 'const help_util_1 = require("./help/util"); const help_1 = new Proxy({}, { get: (_, key) => (key in help_util_1 ? help_util_1 : require("./help"))[key] });',
+  },
+  lazyRequire('errors/handle.js', 'index_1', '../help/index'),
+  lazyRequire('flags.js', 'help_1', './help'),
+  lazyEjs('config/config.js'),
+  lazyEjs('help/util.js'),
+  // Matches plugin names against patterns, for plugins vmstatedctl does not have.
+  lazyRequire('config/plugin-loader.js', 'minimatch_1', 'minimatch'),
   {
     // The one fs/promises call of every start: the manifest, read at once (it is read before
     // anything else can run anyway), with the same errors.
@@ -133,6 +146,11 @@ function lazyRequire(file: string, binding: string, id: string): OclifEdit {
     from: `const ${binding} = require("${id}");`,
     to: `const ${binding} = new Proxy({}, { get: (_, key) => require("${id}")[key] });`,
   };
+}
+
+/** ejs renders help templates; `__importDefault` of it, made at the first use. */
+function lazyEjs(file: string): OclifEdit {
+  return { file, from: 'const ejs_1 = __importDefault(require("ejs"));', to: 'const ejs_1 = { get default() { return require("ejs"); } };' };
 }
 
 const OCLIF_LIB = /@oclif[\\/]core[\\/]lib[\\/](.*)$/;
