@@ -13,15 +13,13 @@
  * Then oclif.manifest.json, which holds every command's flags and arguments so that oclif does not
  * build them at each start.
  */
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import { createRequire } from 'node:module';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, type Metafile, type Plugin } from 'esbuild';
 import { CLI_BUNDLE_PATH } from '../cli/main.js';
 import { writeManifest } from '../cli/manifest.js';
+import { writeCliCodeCache } from './cli-code-cache.js';
 
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 const DIST = path.join(ROOT, 'dist');
@@ -201,34 +199,9 @@ async function bundleCli(): Promise<void> {
   checkDaemonOnly(path.basename(CLI_BUNDLE), result.metafile);
 }
 
-/**
- * Runs the bundle once (a `status` against a socket that does not exist: configuration, command
- * lookup, flag parsing, the connection attempt and the error path) and saves V8's code cache of
- * everything that run compiled.
- */
-function writeCliCodeCache(): string {
-  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'vmstatedctl-build-'));
-  try {
-    const warmUp = [
-      'const [loader, replaceFile, socket] = process.argv.slice(1);',
-      'import(replaceFile).then(({ replaceFileSync }) => {',
-      '  const { loadCli, CLI_CODE_CACHE } = require(loader);',
-      '  const cli = loadCli();',
-      '  process.on("exit", () => replaceFileSync(CLI_CODE_CACHE, cli.script.createCachedData()));',
-      '  cli.main(["-s", socket, "status"]);',
-      '});',
-    ].join('\n');
-    const run = spawnSync(process.execPath, ['-e', warmUp, CLI_LOADER, REPLACE_FILE, path.join(scratch, 'none.sock')], { encoding: 'utf8' });
-    if (!/cannot connect to vmstated/.test(run.stderr)) throw new Error(`the vmstatedctl bundle did not run as expected:\n${run.stderr}`);
-    return (createRequire(import.meta.url)(CLI_LOADER) as typeof import('../cli/bundle-loader.cjs')).CLI_CODE_CACHE;
-  } finally {
-    fs.rmSync(scratch, { recursive: true, force: true });
-  }
-}
-
 await bundleModule('workers/main.js', 'worker.mjs');
 await bundleModule('src/bhyvesim/bhyve.js', 'bhyve-sim.mjs');
 await bundleCli();
 const manifest = await writeManifest(ROOT);
-const cache = writeCliCodeCache();
+const cache = await writeCliCodeCache(CLI_LOADER, REPLACE_FILE);
 process.stdout.write(`bundles: dist/workers/worker.mjs, dist/src/bhyvesim/bhyve-sim.mjs, ${CLI_BUNDLE_PATH} (+ ${path.relative(ROOT, cache)}), ${path.relative(ROOT, manifest)}\n`);
