@@ -49,8 +49,12 @@ const args = [
   '--bhyve', path.join(root, 'bin', 'bhyve-sim.js'),
   '--bhyvectl', path.join(root, 'bin', 'bhyvectl-sim'),
 ];
+// The daemon gets a session (so a process group) of its own: Ctrl-C in this terminal signals the
+// foreground group, which does not include it, and it gets the one SIGINT passed on below (in our
+// group it would get the terminal's and ours, and log the second as `already shutting down`).
 const daemon = spawn(process.execPath, args, {
-  stdio: 'inherit',
+  stdio: ['ignore', 'inherit', 'inherit'],
+  detached: true,
   env: { ...process.env, BHYVE_SIM_DIR: paths.simdir },
 });
 
@@ -59,14 +63,14 @@ const hints = `
 vmstated is serving the example VMs (db and web start by themselves; build waits for you).
 In another terminal, in ${root}:
 
-  export VMSTATED_SOCKET=$PWD/${path.relative(root, paths.socket)}
-  npx vmstatedctl status
-  npx vmstatedctl start build
-  npx vmstatedctl logs web -f
-  npx vmstatedctl console web                       # the guest's serial console; ~. detaches
-  npx vmstatedctl events
-  BHYVE_SIM_DIR=$PWD/${path.relative(root, paths.simdir)} bin/bhyvectl-sim --vm=web --sim-guest=reboot
-  kill -HUP $(cat ${relative(paths.pidfile)})      # reload the configs, reopen the logs
+  export PATH=$PWD/bin:$PATH VMSTATED_SOCKET=$PWD/${path.relative(root, paths.socket)}
+  vmstatedctl status
+  vmstatedctl start build
+  vmstatedctl logs web -f
+  vmstatedctl console web                           # the guest's serial console; ~. detaches
+  vmstatedctl events
+  BHYVE_SIM_DIR=$PWD/${path.relative(root, paths.simdir)} bhyvectl-sim --vm=web --sim-guest=reboot
+  vmstatedctl reload                                # after editing ${path.relative(root, paths.examples)}/*/config
 
 The VMs' configs are a copy of examples/ in ${relative(paths.examples)}/ (made afresh at each start): edit those.
 
@@ -90,9 +94,17 @@ const poll = setInterval(() => {
   }
 }, 100);
 
-// Pass signals on (Ctrl-C reaches both of us; a second SIGINT is harmless to the daemon) and wait
-// for the daemon to finish stopping the VMs.
-for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => daemon.kill(signal));
+// Pass signals on and wait for the daemon to finish stopping the VMs. Only the first SIGINT or
+// SIGTERM: one Ctrl-C may reach us twice (from the terminal, and forwarded by `npm run`), and the
+// daemon, already stopping, would only log the second. SIGHUP (reload) is passed on every time.
+let stopping = false;
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.on(signal, () => {
+    if (!stopping) daemon.kill(signal);
+    stopping = true;
+  });
+}
+process.on('SIGHUP', () => daemon.kill('SIGHUP'));
 daemon.on('exit', (code, signal) => {
   clearInterval(poll);
   process.exit(code ?? (signal ? 1 : 0));

@@ -3,11 +3,12 @@
 # Installs vmstated's FreeBSD integration: the rc.d script, the manual pages,
 # the newsyslog entry, the Prometheus alert rules, the VM configuration
 # directory and the log directory.
-# The programs themselves come from npm (npm install -g); see README.md.
+# The programs themselves come from npm (npm install -g of the package, see
+# README.md); this script is in that package, so after that, as root:
 #
-#   npm run install-system                  # as root
-#   PREFIX=/opt/local npm run install-system
-#   DESTDIR=/tmp/stage sh bin/install-system.sh
+#   sh "$(npm root -g)/vmstated/bin/install-system.sh"
+#   PREFIX=/opt/local sh "$(npm root -g)/vmstated/bin/install-system.sh"
+#   DESTDIR=/tmp/stage sh bin/install-system.sh      # in a checkout: npm run install-system
 #
 # PREFIX (default /usr/local) is where rc.d, the manuals, the newsyslog entry
 # and the configuration directory go; BINDIR (default $PREFIX/bin) is where the

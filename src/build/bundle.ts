@@ -13,15 +13,13 @@
  * Then oclif.manifest.json, which holds every command's flags and arguments so that oclif does not
  * build them at each start.
  */
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import { createRequire } from 'node:module';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, type Metafile, type Plugin } from 'esbuild';
 import { CLI_BUNDLE_PATH } from '../cli/main.js';
 import { writeManifest } from '../cli/manifest.js';
+import { writeCliCodeCache } from './cli-code-cache.js';
 
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 const DIST = path.join(ROOT, 'dist');
@@ -55,11 +53,26 @@ async function bundleModule(entry: string, output: string): Promise<void> {
  * - tinyglobby: finds command files for oclif's 'pattern' discovery; vmstatedctl's is 'explicit'.
  * - wsl-utils: oclif loads it at every start (child_process, fs/promises, PowerShell helpers) only
  *   to call its platform 'wsl' instead of 'linux'; vmstatedctl never looks at that name.
+ * - lilconfig: finds an oclif config in rc files when package.json has none; vmstatedctl's has
+ *   one and is passed to oclif (src/cli/main.ts). Loading it loaded fs/promises (5-8 ms).
  */
 const UNUSED_BY_VMSTATEDCTL: Record<string, string> = {
   debug: 'module.exports = () => Object.assign(() => {}, { enabled: false });',
   'wsl-utils': 'exports.isWsl = false;',
   tinyglobby: 'exports.glob = async () => { throw new Error("vmstatedctl finds its commands through package.json, not by globbing"); };',
+  lilconfig: 'exports.lilconfig = () => { throw new Error("vmstatedctl passes its package.json, with its oclif config, to oclif"); };',
+};
+
+/**
+ * Indexes @oclif/plugin-not-found (src/cli/command-not-found.ts) imports one function from, each
+ * replaced by the module that has it: '@oclif/core', whose index would bundle all of oclif's
+ * modules (help, ux, semver) that vmstatedctl itself leaves out by importing subpaths only; and
+ * '@inquirer/prompts', whose index brings every prompt (the editor prompt alone brings 0.5 MB of
+ * iconv-lite) for the one yes/no question the plugin asks.
+ */
+const PLUGIN_NOT_FOUND_IMPORTS: Record<string, string> = {
+  '@oclif/core': "exports.toConfiguredId = require('@oclif/core/util/ids').toConfiguredId;",
+  '@inquirer/prompts': "export { default as confirm } from '@inquirer/confirm';",
 };
 
 const standIns: Plugin = {
@@ -68,22 +81,56 @@ const standIns: Plugin = {
     const names = new RegExp(`^(${Object.keys(UNUSED_BY_VMSTATEDCTL).join('|')})$`);
     builder.onResolve({ filter: names }, (args) => ({ path: args.path, namespace: 'stand-in' }));
     builder.onLoad({ filter: /.*/, namespace: 'stand-in' }, (args) => ({ contents: UNUSED_BY_VMSTATEDCTL[args.path], loader: 'js' }));
+    builder.onResolve({ filter: /^(@oclif\/core|@inquirer\/prompts)$/ }, (args) => ({ path: args.path, namespace: 'index-stand-in' }));
+    builder.onLoad({ filter: /.*/, namespace: 'index-stand-in' }, (args) => ({ contents: PLUGIN_NOT_FOUND_IMPORTS[args.path], loader: 'js', resolveDir: ROOT }));
   },
 };
 
 /**
- * Edits to oclif's code as it goes into the bundle. Each must match exactly once, or the build
- * fails: an oclif upgrade that moves the code is noticed, not silently slower.
+ * Edits to oclif's code as it goes into the bundle. Each must match exactly once, in one file, or
+ * the build fails: an oclif upgrade that moves the code is noticed, not silently slower.
  */
-const OCLIF_EDITS = [
+interface OclifEdit {
+  /** The file's path below @oclif/core/lib/. */
+  file: string;
+  from: string;
+  to: string;
+}
+
+const OCLIF_EDITS: OclifEdit[] = [
   // Node modules oclif requires when it loads but uses only on paths vmstatedctl does not take
-  // (reading arguments from stdin, WSL detection, performance tracing): each is loaded at its
-  // first use instead, ~8 ms of every start for the three.
-  lazyRequire(/parser[\\/]parse\.js$/, 'node_readline_1', 'node:readline'),
-  lazyRequire(/util[\\/]os\.js$/, 'node_child_process_1', 'node:child_process'),
-  lazyRequire(/lib[\\/]performance\.js$/, 'node_perf_hooks_1', 'node:perf_hooks'),
+  // (reading arguments from stdin, WSL detection, performance tracing, looking for TypeScript
+  // sources and tsconfig.json, stat-ing plugin directories): each is loaded at its first use
+  // instead. fs/promises is the dearest (it loads fs watchers, directories and readline's
+  // interface): 5-8 ms of every start.
+  lazyRequire('parser/parse.js', 'node_readline_1', 'node:readline'),
+  lazyRequire('util/os.js', 'node_child_process_1', 'node:child_process'),
+  lazyRequire('performance.js', 'node_perf_hooks_1', 'node:perf_hooks'),
+  lazyRequire('util/fs.js', 'promises_1', 'node:fs/promises'),
+  lazyRequire('config/ts-path.js', 'promises_1', 'node:fs/promises'),
+  lazyRequire('util/read-tsconfig.js', 'promises_1', 'node:fs/promises'),
+  // oclif's help (the help classes, their formatter, ejs templates) is for --help and errors
+  // that show it; every start loaded it for two small functions of help/util.js.
   {
-    file: /@oclif[\\/]core[\\/]lib[\\/]config[\\/]plugin\.js$/,
+    file: 'main.js',
+    from: 'const help_1 = require("./help");',
+    to: 'const help_util_1 = require("./help/util"); const help_1 = new Proxy({}, { get: (_, key) => (key in help_util_1 ? help_util_1 : require("./help"))[key] });',
+  },
+  lazyRequire('errors/handle.js', 'index_1', '../help/index'),
+  lazyRequire('flags.js', 'help_1', './help'),
+  lazyEjs('config/config.js'),
+  lazyEjs('help/util.js'),
+  // Matches plugin names against patterns, for plugins vmstatedctl does not have.
+  lazyRequire('config/plugin-loader.js', 'minimatch_1', 'minimatch'),
+  {
+    // The one fs/promises call of every start: the manifest, read at once (it is read before
+    // anything else can run anyway), with the same errors.
+    file: 'util/fs.js',
+    from: "const contents = await (0, promises_1.readFile)(path, 'utf8');",
+    to: "const contents = (0, node_fs_1.readFileSync)(path, 'utf8');",
+  },
+  {
+    file: 'config/plugin.js',
     // The first localeCompare of a process builds an ICU collator: 8 ms of every start, to sort
     // command ids that are lowercase ASCII words, whose code-point order is the same.
     from: '.sort((a, b) => a.id.localeCompare(b.id))',
@@ -91,29 +138,50 @@ const OCLIF_EDITS = [
   },
 ];
 
-function lazyRequire(file: RegExp, binding: string, id: string): { file: RegExp; from: string; to: string } {
+function lazyRequire(file: string, binding: string, id: string): OclifEdit {
   return {
-    file: new RegExp(`@oclif[\\\\/]core[\\\\/]lib[\\\\/].*${file.source}`),
+    file,
     from: `const ${binding} = require("${id}");`,
     to: `const ${binding} = new Proxy({}, { get: (_, key) => require("${id}")[key] });`,
   };
 }
 
-const oclifEdits: Plugin = {
-  name: 'oclif-edits',
-  setup(builder) {
-    for (const edit of OCLIF_EDITS) {
-      builder.onLoad({ filter: edit.file }, async (args) => {
-        const source = await fs.promises.readFile(args.path, 'utf8');
-        const parts = source.split(edit.from);
-        if (parts.length !== 2) throw new Error(`${args.path}: expected "${edit.from}" once, found it ${parts.length - 1} times (oclif changed?)`);
-        return { contents: parts.join(edit.to), loader: 'js' };
+/** ejs renders help templates; `__importDefault` of it, made at the first use. */
+function lazyEjs(file: string): OclifEdit {
+  return { file, from: 'const ejs_1 = __importDefault(require("ejs"));', to: 'const ejs_1 = { get default() { return require("ejs"); } };' };
+}
+
+const OCLIF_LIB = /@oclif[\\/]core[\\/]lib[\\/](.*)$/;
+
+/** Applies OCLIF_EDITS; `applied` counts each edit's files, which the build checks afterwards. */
+function oclifEdits(applied: Map<OclifEdit, number>): Plugin {
+  return {
+    name: 'oclif-edits',
+    setup(builder) {
+      const files = new Set(OCLIF_EDITS.map((edit) => edit.file));
+      builder.onLoad({ filter: OCLIF_LIB }, async (args) => {
+        const file = OCLIF_LIB.exec(args.path)![1]!.split(path.sep).join('/');
+        if (!files.has(file)) return undefined;
+        let source = await fs.promises.readFile(args.path, 'utf8');
+        for (const edit of OCLIF_EDITS.filter((candidate) => candidate.file === file)) {
+          const parts = source.split(edit.from);
+          if (parts.length !== 2) throw new Error(`${args.path}: expected "${edit.from}" once, found it ${parts.length - 1} times (oclif changed?)`);
+          source = parts.join(edit.to);
+          applied.set(edit, (applied.get(edit) ?? 0) + 1);
+        }
+        return { contents: source, loader: 'js' };
       });
-    }
-  },
-};
+    },
+  };
+}
+
+function checkOclifEdits(applied: Map<OclifEdit, number>): void {
+  const missed = OCLIF_EDITS.filter((edit) => applied.get(edit) !== 1);
+  if (missed.length > 0) throw new Error(`oclif edits not made exactly once (oclif changed?): ${missed.map((edit) => `${edit.file}: ${edit.from}`).join('; ')}`);
+}
 
 async function bundleCli(): Promise<void> {
+  const applied = new Map<OclifEdit, number>();
   const result = await build({
     ...common,
     format: 'cjs',
@@ -125,39 +193,15 @@ async function bundleCli(): Promise<void> {
     banner: { js: "var __bundle_url=require('node:url').pathToFileURL(__filename).href;" },
     // oclif looks for these only to run TypeScript sources in development; vmstatedctl never does.
     external: ['typescript', 'ts-node', 'tsx'],
-    plugins: [standIns, oclifEdits],
+    plugins: [standIns, oclifEdits(applied)],
   });
+  checkOclifEdits(applied);
   checkDaemonOnly(path.basename(CLI_BUNDLE), result.metafile);
-}
-
-/**
- * Runs the bundle once (a `status` against a socket that does not exist: configuration, command
- * lookup, flag parsing, the connection attempt and the error path) and saves V8's code cache of
- * everything that run compiled.
- */
-function writeCliCodeCache(): string {
-  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'vmstatedctl-build-'));
-  try {
-    const warmUp = [
-      'const [loader, replaceFile, socket] = process.argv.slice(1);',
-      'import(replaceFile).then(({ replaceFileSync }) => {',
-      '  const { loadCli, CLI_CODE_CACHE } = require(loader);',
-      '  const cli = loadCli();',
-      '  process.on("exit", () => replaceFileSync(CLI_CODE_CACHE, cli.script.createCachedData()));',
-      '  cli.main(["-s", socket, "status"]);',
-      '});',
-    ].join('\n');
-    const run = spawnSync(process.execPath, ['-e', warmUp, CLI_LOADER, REPLACE_FILE, path.join(scratch, 'none.sock')], { encoding: 'utf8' });
-    if (!/cannot connect to vmstated/.test(run.stderr)) throw new Error(`the vmstatedctl bundle did not run as expected:\n${run.stderr}`);
-    return (createRequire(import.meta.url)(CLI_LOADER) as typeof import('../cli/bundle-loader.cjs')).CLI_CODE_CACHE;
-  } finally {
-    fs.rmSync(scratch, { recursive: true, force: true });
-  }
 }
 
 await bundleModule('workers/main.js', 'worker.mjs');
 await bundleModule('src/bhyvesim/bhyve.js', 'bhyve-sim.mjs');
 await bundleCli();
 const manifest = await writeManifest(ROOT);
-const cache = writeCliCodeCache();
+const cache = await writeCliCodeCache(CLI_LOADER, REPLACE_FILE);
 process.stdout.write(`bundles: dist/workers/worker.mjs, dist/src/bhyvesim/bhyve-sim.mjs, ${CLI_BUNDLE_PATH} (+ ${path.relative(ROOT, cache)}), ${path.relative(ROOT, manifest)}\n`);

@@ -31,7 +31,7 @@ function colourEnv(env: VmstatedEnv, extra: Record<string, string> = {}): NodeJS
 
 /** `vmstatedctl -s <sock> args...` on a pseudo-terminal. */
 function ctlUnderPty(t: TestContext, env: VmstatedEnv, args: string[], extraEnv: Record<string, string> = {}): PtyRun {
-  const run = underPty(shellCommand([process.execPath, VMSTATEDCTL_BIN, '-s', env.sockpath, ...args]), colourEnv(env, extraEnv));
+  const run = underPty(shellCommand([process.execPath, VMSTATEDCTL_BIN, '-s', env.sockpath, ...args]), { env: colourEnv(env, extraEnv) });
   t.after(() => void run.child.kill('SIGKILL'));
   return run;
 }

@@ -8,10 +8,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { bootromKey } from '../../src/config/bootrom.js';
-import { PROJECT_ROOT } from '../helpers/paths.js';
+import { demoCheckout } from '../helpers/demo-checkout.js';
 import { waitFor } from '../helpers/vmstated-env.js';
 
 /** Every path under `root` (not following links) with its size and mtime. */
@@ -26,12 +25,7 @@ function snapshot(root: string, dir = root, into = new Map<string, string>()): M
 }
 
 test('npm run demo leaves nothing outside ./run; its copy of the examples has a stand-in boot ROM and strict modes', { timeout: 90_000 }, async (t) => {
-  const checkout = fs.mkdtempSync(path.join(os.tmpdir(), 'vmstated-demo-'));
-  t.after(() => fs.rmSync(checkout, { recursive: true, force: true }));
-  fs.cpSync(path.join(PROJECT_ROOT, 'bin'), path.join(checkout, 'bin'), { recursive: true });
-  fs.cpSync(path.join(PROJECT_ROOT, 'examples'), path.join(checkout, 'examples'), { recursive: true });
-  fs.copyFileSync(path.join(PROJECT_ROOT, 'package.json'), path.join(checkout, 'package.json'));
-  fs.symlinkSync(path.join(PROJECT_ROOT, 'dist'), path.join(checkout, 'dist'));
+  const checkout = demoCheckout(t);
   const before = snapshot(checkout);
 
   const demo = spawn(process.execPath, [path.join(checkout, 'bin', 'demo.js')], { cwd: checkout, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -70,10 +64,7 @@ test('npm run demo leaves nothing outside ./run; its copy of the examples has a 
 });
 
 test('npm run demo in a checkout its group may write (a umask of 002) says so and what to do, and starts nothing', async (t) => {
-  const checkout = fs.mkdtempSync(path.join(os.tmpdir(), 'vmstated-demo-'));
-  t.after(() => fs.rmSync(checkout, { recursive: true, force: true }));
-  fs.cpSync(path.join(PROJECT_ROOT, 'bin'), path.join(checkout, 'bin'), { recursive: true });
-  fs.symlinkSync(path.join(PROJECT_ROOT, 'dist'), path.join(checkout, 'dist'));
+  const checkout = demoCheckout(t);
   fs.chmodSync(checkout, 0o775);
   const demo = spawn(process.execPath, [path.join(checkout, 'bin', 'demo.js')], { cwd: checkout, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
