@@ -108,7 +108,7 @@ while :; do sleep 0.05; done
   const before = listing();
   const specCopy = path.join(vm.root, 'second.spec.json');
   fs.writeFileSync(specCopy, JSON.stringify(vm.spec({ bhyve: inspecting })));
-  const second = spawnSync(process.execPath, [fileURLToPath(new URL('../../workers/worker.mjs', import.meta.url)), specCopy], { encoding: 'utf8', timeout: 10_000 });
+  const second = spawnSync(process.execPath, [fileURLToPath(new URL('../../workers/worker.cjs', import.meta.url)), specCopy], { encoding: 'utf8', timeout: 10_000 });
   assert.equal(second.status, 1);
   assert.match(second.stderr, new RegExp(`a worker for web is already running \\(pid ${vm.workerPid}, holds .*web\\.worker\\.lock\\); this one exits without touching anything`));
   assert.deepEqual(listing(), before, 'not a file of the running worker was touched');
