@@ -49,6 +49,14 @@ export function wrapEndpoint<T>(endpoint: SocketEndpoint, socketPath: string): R
   // one promise of the connection's end: every race left a reaction on that promise, holding the
   // call's result, for as long as the connection lived (months, for a worker's).
   const waiting = new Set<(error: Error) => void>();
+  // Comlink makes a proxy (registered with a FinalizationRegistry) at each property read: one per
+  // method, kept, instead of one per call for the garbage collector.
+  const methods = new Map<string, (...args: unknown[]) => Promise<unknown>>();
+  const method = (name: string): ((...args: unknown[]) => Promise<unknown>) => {
+    let found = methods.get(name);
+    if (found === undefined) methods.set(name, (found = remote[name]!));
+    return found;
+  };
   void endpoint.closed.then(() => {
     for (const reject of waiting) reject(new ConnectionLostError(socketPath));
     waiting.clear();
@@ -62,7 +70,7 @@ export function wrapEndpoint<T>(endpoint: SocketEndpoint, socketPath: string): R
           if (endpoint.isClosed()) return Promise.reject(new ConnectionLostError(socketPath));
           return new Promise((resolve, reject) => {
             waiting.add(reject);
-            remote[property]!(...args).then(resolve, reject).finally(() => waiting.delete(reject));
+            method(property)(...args).then(resolve, reject).finally(() => waiting.delete(reject));
           });
         };
       },

@@ -148,6 +148,13 @@ async function sample(daemonPid: number, workerPid: number): Promise<Sample> {
 
 const MB = 1024 * 1024;
 
+/** Bytes of compiled code (V8's node type `code`: bytecode, machine code and their tables). */
+function codeBytes(summary: HeapSummary): number {
+  let bytes = 0;
+  for (const [kind, entry] of summary.kinds) if (kind.startsWith('code ')) bytes += entry.bytes;
+  return bytes;
+}
+
 /** The reboots between the two samples: of every VM (the daemon's), and of the measured worker's own VM. */
 interface Reboots {
   daemon: number;
@@ -161,6 +168,9 @@ function report(early: Sample, late: Sample, reboots: Reboots, statusMs: number[
     const before = early[who].liveBytes;
     const after = late[who].liveBytes;
     rows.push([`${who} heap after GC, early -> late`, `${(before / MB).toFixed(2)} -> ${(after / MB).toFixed(2)} MB (${after >= before ? '+' : ''}${(((after - before) / before) * 100).toFixed(1)} %, ${(((after - before) / 1024 / reboots[who]) * 1000).toFixed(1)} KB per 1,000 reboots ${who === 'daemon' ? 'of all VMs' : 'of its VM'})`]);
+    const code = codeBytes(late[who]) - codeBytes(early[who]);
+    rows.push(['  of it compiled code', `${code >= 0 ? '+' : ''}${(code / 1024).toFixed(0)} KB (V8 compiling hot functions as the load goes on: it levels off)`]);
+    rows.push(['  the rest (data)', `${after - before - code >= 0 ? '+' : ''}${((after - before - code) / 1024).toFixed(0)} KB`]);
     for (const line of heapGrowth(early[who], late[who])) rows.push(['  grew', line]);
   }
   rows.push([`reboots between the two (${minutes.toFixed(1)} min)`, `${reboots.daemon} (${reboots.worker} of the worker's VM)`]);
@@ -171,6 +181,8 @@ function report(early: Sample, late: Sample, reboots: Reboots, statusMs: number[
     bench: 'soak', vms: vmCount, minutes: durationMs / 60_000, rebootEveryMs, statusEveryMs, reboots: reboots.daemon, workerVmReboots: reboots.worker,
     daemonHeapEarlyMB: Number((early.daemon.liveBytes / MB).toFixed(3)), daemonHeapLateMB: Number((late.daemon.liveBytes / MB).toFixed(3)),
     workerHeapEarlyMB: Number((early.worker.liveBytes / MB).toFixed(3)), workerHeapLateMB: Number((late.worker.liveBytes / MB).toFixed(3)),
+    daemonDataGrowthKB: Number(((late.daemon.liveBytes - codeBytes(late.daemon) - early.daemon.liveBytes + codeBytes(early.daemon)) / 1024).toFixed(1)),
+    workerDataGrowthKB: Number(((late.worker.liveBytes - codeBytes(late.worker) - early.worker.liveBytes + codeBytes(early.worker)) / 1024).toFixed(1)),
   }));
 }
 
