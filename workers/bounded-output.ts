@@ -9,6 +9,7 @@ import { LineCutter } from './line-cutter.js';
 import type { Piece } from './line-cutter.js';
 import { OUTPUT_BUDGET, OutputBudget, droppedText } from './output-budget.js';
 import type { OutputBudgetValues } from './output-budget.js';
+import { monotonicMs } from '../src/shared/monotonic.js';
 
 /** Where a source's output goes: Buffer chunks as they come, then end() once. */
 export interface OutputSink {
@@ -47,7 +48,7 @@ export class BoundedOutput implements OutputSink {
   write(chunk: Buffer): void {
     if (this.ended) return;
     this.log(this.cutter.push(chunk));
-    this.lastWriteAt = performance.now();
+    this.lastWriteAt = monotonicMs();
     if (this.cutter.bufferedBytes > 0) this.flushWhenQuiet(this.quietFlushMs);
   }
 
@@ -65,7 +66,7 @@ export class BoundedOutput implements OutputSink {
     this.quietTimer = setTimeout(() => {
       this.quietTimer = null;
       if (this.ended || this.cutter.bufferedBytes === 0) return;
-      const quietFor = performance.now() - this.lastWriteAt;
+      const quietFor = monotonicMs() - this.lastWriteAt;
       if (quietFor < this.quietFlushMs) this.flushWhenQuiet(this.quietFlushMs - quietFor);
       else this.log(this.cutter.flush());
     }, delayMs);

@@ -6,7 +6,7 @@
  * what viewers type goes to the guest. Every viewer's keystrokes reach the guest (a read-only
  * viewer sends none: the daemon drops its input).
  */
-import fs from 'node:fs/promises';
+import fs from 'node:fs';
 import { PassThrough } from 'node:stream';
 import { consoleDevice, consoleMode } from '../src/config/console-mode.js';
 import { ByteRing } from './console-ring.js';
@@ -46,7 +46,8 @@ export class VmConsole {
   async sync(bhyveConfigFile: string): Promise<void> {
     let mode;
     try {
-      mode = consoleMode(this.vm, await fs.readFile(bhyveConfigFile));
+      // Sync: a small file of ours, and no libuv thread pool in a resident worker (src/config/atomic.ts).
+      mode = consoleMode(this.vm, fs.readFileSync(bhyveConfigFile));
     } catch (error) {
       this.log.line('vmstated', `console: cannot read ${bhyveConfigFile}: ${(error as Error).message}`);
       return;

@@ -1,7 +1,11 @@
 /** The worker's events, numbered, kept for a while, handed out by long poll (`events()`). */
 import type { VmEvent } from '../src/protocol/types.js';
 
-const KEPT_EVENTS = 1_000;
+/**
+ * The registry asks for the next events as soon as it has the last ones: only those of one round
+ * trip wait here. Kept events are a resident worker's memory (~250 bytes each), for its life.
+ */
+const KEPT_EVENTS = 100;
 
 export class EventFeed {
   private events: { seq: number; event: VmEvent }[] = [];

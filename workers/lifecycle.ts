@@ -267,7 +267,7 @@ export class VmLifecycle implements WorkerApi {
     }
   }
 
-  /** [make sure bhyve is gone, destroy] → stop_storage, stop_network if they are up → failed. */
+  /** [make sure bhyve is gone, destroy] -> stop_storage, stop_network if they are up -> failed. */
   private async failureMode(reason: string, details: FailureDetails = {}): Promise<void> {
     this.failureReason = reason;
     this.failureStderr = details.bhyveStderr ?? [];

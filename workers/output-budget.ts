@@ -5,6 +5,7 @@
  * that floods its output can neither fill the disk nor hide that it did. vmstated(8), Logging,
  * states the values.
  */
+import { monotonicMs } from '../src/shared/monotonic.js';
 
 export interface OutputBudgetValues {
   /** Lines and bytes a source may write at once, after a quiet time. */
@@ -43,7 +44,7 @@ export class OutputBudget {
 
   constructor(
     private readonly values: Readonly<OutputBudgetValues> = OUTPUT_BUDGET,
-    private readonly now: () => number = () => performance.now(),
+    private readonly now: () => number = () => monotonicMs(),
   ) {
     this.lines = values.burstLines;
     this.bytes = values.burstBytes;

@@ -23,7 +23,7 @@ export async function spawnWorker(spec: WorkerSpec, timeoutMs = SPAWN_TIMEOUT_MS
   if (holder !== undefined) throw new Error(`a worker for ${spec.vm.name} is already running (pid ${holder ?? 'unknown'}, holds ${files.lock})`);
   fs.writeFileSync(files.spec, JSON.stringify(spec), { mode: 0o600 });
   const stderr = fs.openSync(files.stderr, 'w', 0o600);
-  const mainScript = fileURLToPath(new URL('./worker.mjs', import.meta.url));
+  const mainScript = fileURLToPath(new URL('./worker.cjs', import.meta.url));
   const child = spawn(process.execPath, [mainScript, files.spec], {
     detached: true,
     stdio: ['ignore', 'ignore', stderr, 'pipe'],

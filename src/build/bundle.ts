@@ -2,8 +2,9 @@
  * The second half of `npm run build` (after tsc): `node dist/src/build/bundle.js`.
  *
  * The worker and vmstatedctl each run from one bundled file, made with esbuild from tsc's output:
- * - dist/workers/worker.mjs: one worker per VM stays resident, and every module a process loads
- *   costs memory; one module instead of twenty saves ~1.5 MB private memory per worker.
+ * - dist/workers/worker.cjs: one worker per VM stays resident, and every module a process loads
+ *   costs memory; one module instead of twenty saves ~1.5 MB private memory per worker, and
+ *   CommonJS instead of an ES module ~0.5 MB more and libuv's pool (bundleWorker below).
  * - dist/src/cli/vmstatedctl.cjs: oclif is ~150 CommonJS modules; resolving and compiling them was
  *   most of a `vmstatedctl status`. CommonJS so that bin/vmstatedctl.cjs can load it with V8's code
  *   cache, which this script writes after one run of the bundle (src/cli/bundle-loader.cts).
@@ -44,6 +45,44 @@ function checkDaemonOnly(bundle: string, metafile: Metafile): void {
 async function bundleModule(entry: string, output: string): Promise<void> {
   const result = await build({ ...common, format: 'esm', entryPoints: [path.join(DIST, entry)], outfile: path.join(DIST, path.dirname(entry), output) });
   checkDaemonOnly(output, result.metafile);
+}
+
+/**
+ * esbuild's CommonJS interop helper, as it writes it: each `import fs from 'node:fs'` becomes a copy
+ * of the module with a getter (a closure) per export. Thirty imports of fs, net, os... made ~1 MB
+ * of every worker's heap. The stand-in gives the same reads (named exports through the prototype,
+ * `default` the module itself) for one small object per import.
+ */
+const ESBUILD_TO_ESM = /^var __toESM = \(mod, isNodeMode, target\) => [^]*?\n\)\);\n/m;
+const CHEAP_TO_ESM = 'var __toESM = (mod, isNodeMode) => (mod != null && mod.__esModule && !isNodeMode ? mod : { __proto__: mod, default: mod });\n';
+
+/**
+ * The worker, as CommonJS: an ES module entry costs every worker Node's ES module loader
+ * (~0.5 MB) and libuv's thread pool (4 threads), which starts to read the entry file.
+ */
+async function bundleWorker(): Promise<void> {
+  const outfile = path.join(DIST, 'workers/worker.cjs');
+  const result = await build({
+    ...common,
+    format: 'cjs',
+    write: false,
+    entryPoints: [path.join(DIST, 'workers/main.js')],
+    outfile,
+    // CommonJS has no import.meta: the bundle's own URL and directory stand in.
+    define: { 'import.meta.url': '__bundle_url', 'import.meta.dirname': '__dirname' },
+    banner: { js: "var __bundle_url=require('node:url').pathToFileURL(__filename).href;" },
+  });
+  checkDaemonOnly(path.basename(outfile), result.metafile);
+  const source = result.outputFiles[0]!.text;
+  if (!ESBUILD_TO_ESM.test(source)) throw new Error(`${outfile}: esbuild's __toESM helper was not found (esbuild changed?)`);
+  // V8 keeps a module's source for its life: one byte per character while it is all ASCII, two for
+  // all of it once a single character is not (a comment's arrow cost every worker 140 KB).
+  const nonAscii = /[^\x00-\x7f]/.exec(source);
+  if (nonAscii !== null) {
+    const line = source.slice(0, nonAscii.index).split('\n').length;
+    throw new Error(`${outfile}:${line}: '${nonAscii[0]}' is not ASCII (a comment of the worker's sources?): write it in ASCII`);
+  }
+  fs.writeFileSync(outfile, source.replace(ESBUILD_TO_ESM, CHEAP_TO_ESM));
 }
 
 /**
@@ -199,9 +238,10 @@ async function bundleCli(): Promise<void> {
   checkDaemonOnly(path.basename(CLI_BUNDLE), result.metafile);
 }
 
-await bundleModule('workers/main.js', 'worker.mjs');
+await bundleWorker();
 await bundleModule('src/bhyvesim/bhyve.js', 'bhyve-sim.mjs');
 await bundleCli();
 const manifest = await writeManifest(ROOT);
 const cache = await writeCliCodeCache(CLI_LOADER, REPLACE_FILE);
-process.stdout.write(`bundles: dist/workers/worker.mjs, dist/src/bhyvesim/bhyve-sim.mjs, ${CLI_BUNDLE_PATH} (+ ${path.relative(ROOT, cache)}), ${path.relative(ROOT, manifest)}\n`);
+process.stdout.write(`bundles: dist/workers/worker.cjs, dist/src/bhyvesim/bhyve-sim.mjs, ${CLI_BUNDLE_PATH} (+ ${path.relative(ROOT, cache)}), ${path.relative(ROOT, manifest)}
+`);

@@ -10,8 +10,31 @@ import { promisify } from 'node:util';
 import { inTrustedDirectory, trustedDirectory } from '../shared/pinned-directory.js';
 import { isProcessAlive } from '../shared/process.js';
 
-const fsync = promisify(fs.fsync);
-const close = promisify(fs.close);
+/** How the file's data reaches the disk: through libuv's thread pool, or on this thread. */
+interface FileIo {
+  write(fd: number, data: Uint8Array, from: number): Promise<number> | number;
+  fsync(fd: number): Promise<void> | void;
+  close(fd: number): Promise<void> | void;
+}
+
+/** For the daemon: an fsync does not hold up the event loop that serves every client. */
+const THREAD_POOL_IO: FileIo = {
+  write: (fd, data, from) => new Promise((resolve, reject) => {
+    fs.write(fd, data, from, data.length - from, null, (err, written) => (err ? reject(err) : resolve(written)));
+  }),
+  fsync: promisify(fs.fsync),
+  close: promisify(fs.close),
+};
+
+/**
+ * For a VM worker: the few writes of a small file per launch wait on this thread instead of
+ * starting libuv's pool, four threads a resident worker would keep for its whole life.
+ */
+const INLINE_IO: FileIo = {
+  write: (fd, data, from) => fs.writeSync(fd, data, from, data.length - from),
+  fsync: (fd) => fs.fsyncSync(fd),
+  close: (fd) => fs.closeSync(fd),
+};
 
 const CREATE_NEW = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW;
 
@@ -26,7 +49,7 @@ interface Place {
 export async function writeFileAtomic(file: string, data: Uint8Array, mode = 0o644): Promise<void> {
   const dir = path.dirname(file);
   const place: Place = { key: dir, run: (work) => work((name) => path.join(dir, name)) };
-  await replaceIn(place, path.basename(file), data, mode);
+  await replaceIn(place, path.basename(file), data, mode, THREAD_POOL_IO);
 }
 
 /**
@@ -38,36 +61,30 @@ export async function writeFileAtomic(file: string, data: Uint8Array, mode = 0o6
 export async function writeFileInTrustedDirectory(file: string, data: Uint8Array): Promise<void> {
   const dir = trustedDirectory(path.dirname(file));
   const place: Place = { key: dir.real, run: (work) => inTrustedDirectory(dir, () => work((name) => name)) };
-  await replaceIn(place, path.basename(file), data, 0o600);
+  await replaceIn(place, path.basename(file), data, 0o600, INLINE_IO);
 }
 
-async function replaceIn(place: Place, name: string, data: Uint8Array, mode: number): Promise<void> {
+async function replaceIn(place: Place, name: string, data: Uint8Array, mode: number, io: FileIo): Promise<void> {
   const temp = tempName(name);
   const fd = place.run((at) => fs.openSync(at(temp), CREATE_NEW, mode));
   try {
     fs.fchmodSync(fd, mode); // never what the umask made of it
-    for (let done = 0; done < data.length; ) done += await writeSome(fd, data, done);
-    await fsync(fd);
+    for (let done = 0; done < data.length; ) done += await io.write(fd, data, done);
+    await io.fsync(fd);
   } catch (err) {
-    await close(fd).catch(() => {});
+    await closeQuietly(io, fd);
     place.run((at) => fs.rmSync(at(temp), { force: true }));
     throw err;
   }
-  await close(fd);
+  await io.close(fd);
   try {
     place.run((at) => fs.renameSync(at(temp), at(name)));
   } catch (err) {
     place.run((at) => fs.rmSync(at(temp), { force: true }));
     throw err;
   }
-  await syncDirectory(place);
+  await syncDirectory(place, io);
   sweepOnce(place);
-}
-
-function writeSome(fd: number, data: Uint8Array, from: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    fs.write(fd, data, from, data.length - from, null, (err, written) => (err ? reject(err) : resolve(written)));
-  });
 }
 
 let tempCounter = 0;
@@ -112,14 +129,23 @@ function sweepOnce(place: Place): void {
   }
 }
 
-async function syncDirectory(place: Place): Promise<void> {
+/** Closes `fd` on a path that already failed or whose result no longer matters. */
+async function closeQuietly(io: FileIo, fd: number): Promise<void> {
+  try {
+    await io.close(fd);
+  } catch {
+    // The error that matters is the one already on its way.
+  }
+}
+
+async function syncDirectory(place: Place, io: FileIo): Promise<void> {
   let fd: number | undefined;
   try {
     fd = place.run((at) => fs.openSync(at('.'), fs.constants.O_RDONLY | fs.constants.O_DIRECTORY));
-    await fsync(fd);
+    await io.fsync(fd);
   } catch {
     // Some file systems refuse fsync on a directory; the file's own data is already synced.
   } finally {
-    if (fd !== undefined) await close(fd).catch(() => {});
+    if (fd !== undefined) await closeQuietly(io, fd);
   }
 }

@@ -45,8 +45,22 @@ export function connectSocket(socketPath: string, timeoutMs: number): Promise<So
 /** Wrap an endpoint so that every method call rejects when the connection is lost. */
 export function wrapEndpoint<T>(endpoint: SocketEndpoint, socketPath: string): RemoteConnection<T> {
   const remote = Comlink.wrap<T>(endpoint) as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
-  const lost = endpoint.closed.then(() => Promise.reject(new ConnectionLostError(socketPath)));
-  lost.catch(() => {}); // observed by each call's race; never an unhandled rejection on its own
+  // The calls still waiting, rejected when the connection goes. Not a race of each call against
+  // one promise of the connection's end: every race left a reaction on that promise, holding the
+  // call's result, for as long as the connection lived (months, for a worker's).
+  const waiting = new Set<(error: Error) => void>();
+  // Comlink makes a proxy (registered with a FinalizationRegistry) at each property read: one per
+  // method, kept, instead of one per call for the garbage collector.
+  const methods = new Map<string, (...args: unknown[]) => Promise<unknown>>();
+  const method = (name: string): ((...args: unknown[]) => Promise<unknown>) => {
+    let found = methods.get(name);
+    if (found === undefined) methods.set(name, (found = remote[name]!));
+    return found;
+  };
+  void endpoint.closed.then(() => {
+    for (const reject of waiting) reject(new ConnectionLostError(socketPath));
+    waiting.clear();
+  });
   const api = new Proxy(
     {},
     {
@@ -54,7 +68,10 @@ export function wrapEndpoint<T>(endpoint: SocketEndpoint, socketPath: string): R
         if (typeof property !== 'string' || property === 'then') return undefined;
         return (...args: unknown[]) => {
           if (endpoint.isClosed()) return Promise.reject(new ConnectionLostError(socketPath));
-          return Promise.race([remote[property](...args), lost]);
+          return new Promise((resolve, reject) => {
+            waiting.add(reject);
+            method(property)(...args).then(resolve, reject).finally(() => waiting.delete(reject));
+          });
         };
       },
     },

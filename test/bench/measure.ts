@@ -1,5 +1,5 @@
 /** Small measuring helpers for the benchmarks: percentiles, process PSS, wall time of a command. */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 
 /** The p-th percentile (nearest rank) of `values`; NaN when empty. */
@@ -25,9 +25,40 @@ export function pssKiB(pid: number): number | null {
   return smapsKiB(pid, /^Pss:\s+(\d+) kB/m);
 }
 
-/** Memory only this process uses (private dirty: what it costs beyond the shared node binary), in KiB. */
-export function privateDirtyKiB(pid: number): number | null {
-  return smapsKiB(pid, /^Private_Dirty:\s+(\d+) kB/m);
+/** What a process costs, from /proc (Linux): KiB of PSS, private (clean + dirty) and anonymous memory, and its threads. */
+export interface ProcessMemory {
+  pssKiB: number;
+  privateKiB: number;
+  anonymousKiB: number;
+  threads: number;
+}
+
+/** The memory and thread count of a live process, or null where /proc has no smaps_rollup (FreeBSD) or it is gone. */
+export function processMemory(pid: number): ProcessMemory | null {
+  try {
+    const rollup = fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+    const field = (name: string): number => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(rollup)?.[1] ?? Number.NaN);
+    const threads = fs.readdirSync(`/proc/${pid}/task`).length;
+    return { pssKiB: field('Pss'), privateKiB: field('Private_Clean') + field('Private_Dirty'), anonymousKiB: field('Anonymous'), threads };
+  } catch {
+    return null;
+  }
+}
+
+/** The mean of each field over several processes' memory (null if any is null or there are none). */
+export function meanMemory(samples: ReadonlyArray<ProcessMemory | null>): ProcessMemory | null {
+  if (samples.length === 0 || samples.some((sample) => sample === null)) return null;
+  const mean = (key: keyof ProcessMemory): number => (samples as ProcessMemory[]).reduce((sum, sample) => sum + sample[key], 0) / samples.length;
+  return { pssKiB: mean('pssKiB'), privateKiB: mean('privateKiB'), anonymousKiB: mean('anonymousKiB'), threads: mean('threads') };
+}
+
+/**
+ * A bare Node process (`node -e 'setInterval(() => {}, 1e3)'`) in the environment service(8)
+ * gives, for what a resident worker costs beyond Node itself; measure it in the same run as the
+ * workers (the same node binary, kernel and page cache). Kill it when done.
+ */
+export function spawnBareNode(): ChildProcess {
+  return spawn(process.execPath, ['-e', 'setInterval(() => {}, 1e3)'], { stdio: 'ignore', env: serviceEnvironment() });
 }
 
 /** The environment service(8) gives an rc script (`env -i HOME=/ PATH=...`), plus `extra`. */

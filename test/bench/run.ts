@@ -4,7 +4,8 @@
  *   [--cli-runs R] [--node-options OPTS]
  *
  * Measures: time until the daemon serves; time to start all N; supervisor memory (PSS of the
- * registry and every worker) per running VM, and of bhyve's keeper (keeper-bench.ts); `status`
+ * registry and every worker) per running VM, a worker beside a bare Node process started in the
+ * same run (worker-memory.ts does only that), and bhyve's keeper (keeper-bench.ts); `status`
  * round trip at rest, under a flood of the control socket by unprivileged users (flood.ts), while
  * a scraper polls the metrics listener (metrics-bench.ts, with the scrape's own time) and while VMs
  * reboot in a loop; guest reboot (bhyve exit) to relaunch; `vmstatedctl status` beside
@@ -17,7 +18,7 @@
  * service(8) gives an rc script (`env -i HOME=/ PATH=...`), not this shell's: a variable such as
  * NODE_EXTRA_CA_CERTS, set on this machine, costs every Node process 1.1 MB and no daemon sees it.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -30,7 +31,7 @@ import { VMSTATEDCTL_BIN } from '../helpers/paths.js';
 import { createVmstatedEnv, processesMentioning, waitFor } from '../helpers/vmstated-env.js';
 import { benchMetrics, metricsPort } from './metrics-bench.js';
 import { benchStatusUnderFlood } from './flood.js';
-import { machineCpuMs, percentile, privateDirtyKiB, processCpuMs, pssKiB, serviceEnvironment, wallTimes } from './measure.js';
+import { machineCpuMs, meanMemory, percentile, processCpuMs, processMemory, pssKiB, serviceEnvironment, spawnBareNode, wallTimes } from './measure.js';
 import { isProcessAlive } from '../../src/shared/process.js';
 import { keeperPssKiB } from './keeper-bench.js';
 
@@ -51,10 +52,15 @@ const nodeOptions = nodeOptionsAt === -1 ? undefined : process.argv[nodeOptionsA
 const env = createVmstatedEnv('vmstated-bench-');
 env.env = serviceEnvironment({ BHYVE_SIM_DIR: env.env.BHYVE_SIM_DIR });
 if (nodeOptions !== undefined) env.env.NODE_OPTIONS = nodeOptions;
+/** How long after the last start memory is read. */
+const MEMORY_SETTLE_MS = 12_000;
 const names = Array.from({ length: vmCount }, (_, i) => `vm${String(i).padStart(4, '0')}`);
 
+/** A bare Node process beside the workers, for their ratio to it (measure.ts). */
+let bareNode: ChildProcess | null = null;
 let cleaning: Promise<void> | null = null;
 function cleanup(): Promise<void> {
+  bareNode?.kill('SIGKILL');
   cleaning ??= env.destroy();
   return cleaning;
 }
@@ -158,6 +164,7 @@ async function main(): Promise<void> {
 
   started = Date.now();
   const startCpu = cpuMeter(daemonPid, 'Start');
+  bareNode = spawnBareNode();
   const failedStarts: string[] = [];
   let startsDone = false;
   const starting = Promise.all(names.map((vm) => client.request('start', { vm }, { timeoutMs: 300_000 }).catch((err: Error) => {
@@ -175,6 +182,7 @@ async function main(): Promise<void> {
   }
   prober.close();
   await starting;
+  const startsEndedAt = Date.now();
   record('startAllMs', `start all ${vmCount} (one request each, at once)`, Date.now() - started, 'ms');
   record('statusP50StartMs', `  status p50 meanwhile (${duringStart.length} asked)`, percentile(duringStart, 50), 'ms');
   record('statusP99StartMs', '  status p99 meanwhile', percentile(duringStart, 99), 'ms');
@@ -185,25 +193,32 @@ async function main(): Promise<void> {
   const notRunning = statuses.filter((s) => s.state !== 'running');
   if (notRunning.length > 0) throw new Error(`not running after start: ${notRunning.map((s) => `${s.name}=${s.state}`).join(', ')}`);
 
+  await statusRoundTrips(client, (asked) => asked < 20);
+  const atRest = await statusRoundTrips(client, (asked) => asked < 300);
+  // Memory once the workers are at rest: V8 gives back some of what start-up took only after
+  // ~10 s (its memory reducer), and a VM runs for months.
+  await new Promise((resolve) => setTimeout(resolve, Math.max(0, startsEndedAt + MEMORY_SETTLE_MS - Date.now())));
   const workerPids = statuses.map((s) => s.workerPid).filter((pid): pid is number => pid !== null);
   const registryPss = pssKiB(daemonPid);
-  const workerPss = workerPids.map(pssKiB);
-  if (registryPss !== null && workerPss.every((kib) => kib !== null)) {
-    const workersKiB = (workerPss as number[]).reduce((a, b) => a + b, 0);
+  const workers = meanMemory(workerPids.map(processMemory));
+  const bare = processMemory(bareNode!.pid!);
+  if (registryPss !== null && workers !== null && bare !== null) {
     record('registryPssMB', 'registry PSS', registryPss / 1024, 'MB');
-    record('workerPssMB', `worker PSS, mean of ${workerPids.length}`, workersKiB / workerPids.length / 1024, 'MB');
-    const privateKiB = workerPids.map(privateDirtyKiB).reduce<number>((sum, kib) => sum + (kib ?? 0), 0);
-    record('workerPrivateMB', '  of it private dirty (mean)', privateKiB / workerPids.length / 1024, 'MB');
-    record('pssPerVmMB', 'supervisor PSS per running VM', (registryPss + workersKiB) / vmCount / 1024, 'MB', '<= 8 (aim 5)');
+    record('workerPssMB', `worker PSS, mean of ${workerPids.length}`, workers.pssKiB / 1024, 'MB');
+    record('workerPrivateMB', '  of it private (mean)', workers.privateKiB / 1024, 'MB');
+    record('workerThreads', '  threads (mean)', workers.threads, '');
+    record('bareNodePssMB', "bare node -e 'setInterval(...)' PSS, same run", bare.pssKiB / 1024, 'MB');
+    record('bareNodePrivateMB', '  of it private', bare.privateKiB / 1024, 'MB');
+    record('bareNodeThreads', '  threads', bare.threads, '');
+    record('workerOverBarePrivate', 'worker / bare node, private memory', workers.privateKiB / bare.privateKiB, 'x', '<= 1.15');
+    record('workerOverBarePss', 'worker / bare node, PSS', workers.pssKiB / bare.pssKiB, 'x');
+    record('pssPerVmMB', 'supervisor PSS per running VM', (registryPss + workers.pssKiB * workerPids.length) / vmCount / 1024, 'MB', '<= 8 (aim 5)');
   } else {
     record('pssPerVmMB', 'supervisor PSS per running VM (no smaps_rollup)', null, 'MB', '<= 8 (aim 5)');
   }
-
   const keepers = await keeperPssKiB(statuses.map((s) => s.pid).filter((pid): pid is number => pid !== null));
   record('keeperPssKB', `bhyve's keeper (sh) PSS per VM, mean of ${keepers.keepers}`, keepers.meanKiB, 'KB', '< 1024');
 
-  await statusRoundTrips(client, (asked) => asked < 20);
-  const atRest = await statusRoundTrips(client, (asked) => asked < 300);
   record('statusP50RestMs', `status p50, ${vmCount} running, at rest (asked every ${statusEveryMs} ms)`, percentile(atRest, 50), 'ms');
   record('statusP99RestMs', `status p99, ${vmCount} running, at rest`, percentile(atRest, 99), 'ms', '< 10');
   await benchMetrics(`http://127.0.0.1:${port}/metrics`, (more) => statusRoundTrips(client, more), record, { vms: vmCount, daemonPid });

@@ -24,7 +24,7 @@ import { createVmstatedEnv, waitFor } from '../helpers/vmstated-env.js';
 
 const SEED = 0x5eca7e;
 const silent = pino({ level: 'silent' });
-const WORKER_BUNDLE = path.join(PROJECT_ROOT, 'dist/workers/worker.mjs');
+const WORKER_BUNDLE = path.join(PROJECT_ROOT, 'dist/workers/worker.cjs');
 
 const SANE_STATE = { v: 1, vms: { web: { state: 'failed', failureReason: 'hook start_network failed: exit 1', lastExit: null, since: '2026-01-01T00:00:00.000Z', restarts: 2 } } };
 

@@ -5,7 +5,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
+import { lockHolder } from '../../src/shared/file-lock.js';
 import { parseWorkerRecord } from '../../workers/records.js';
+import { waitFor } from '../helpers/vmstated-env.js';
 import { spawnWorker } from '../../workers/spawn.js';
 import { VmFixture, isAlive, recordingHook, until } from './harness.js';
 
@@ -42,6 +44,8 @@ test('a run taken over after its worker was SIGKILLed ends with its real exit st
   assert.equal(run?.bhyvePid, bhyvePid);
   process.kill(vm.workerPid as number, 'SIGKILL');
   await until(() => !isAlive(vm.workerPid as number), 5_000, 'the worker to die');
+  // Its main thread shows as a zombie while its other threads may still hold its files (the lock) open.
+  await waitFor('the dead worker\'s lock to be free', async () => ((await lockHolder(`${vm.rundir}/web.worker.lock`)) === undefined ? true : undefined), 5_000);
   vm.connection?.close();
 
   const adopted = await vm.spawn({ adopt: run!, restartHistory: [Date.now() - 1_000] });
@@ -108,7 +112,7 @@ while :; do sleep 0.05; done
   const before = listing();
   const specCopy = path.join(vm.root, 'second.spec.json');
   fs.writeFileSync(specCopy, JSON.stringify(vm.spec({ bhyve: inspecting })));
-  const second = spawnSync(process.execPath, [fileURLToPath(new URL('../../workers/worker.mjs', import.meta.url)), specCopy], { encoding: 'utf8', timeout: 10_000 });
+  const second = spawnSync(process.execPath, [fileURLToPath(new URL('../../workers/worker.cjs', import.meta.url)), specCopy], { encoding: 'utf8', timeout: 10_000 });
   assert.equal(second.status, 1);
   assert.match(second.stderr, new RegExp(`a worker for web is already running \\(pid ${vm.workerPid}, holds .*web\\.worker\\.lock\\); this one exits without touching anything`));
   assert.deepEqual(listing(), before, 'not a file of the running worker was touched');
