@@ -130,6 +130,16 @@ const OCLIF_EDITS: OclifEdit[] = [
     to: "const contents = (0, node_fs_1.readFileSync)(path, 'utf8');",
   },
   {
+    // oclif loads the Config three times per run: main() loads it, run() and Command.run() each
+    // "reload" the Config they are given (for a plugin whose own copy of oclif is another
+    // version, as the debug line says), reading the theme, the environment, the user's shell and
+    // the plugins again: ~5 ms each. In the bundle there is one oclif, and the Config it is given
+    // is already one of its own: it is used as it is.
+    file: 'config/config.js',
+    from: '        if (isConfig(opts)) {',
+    to: '        if (isConfig(opts) && opts._base === BASE) return opts;\n        if (isConfig(opts)) {',
+  },
+  {
     file: 'config/plugin.js',
     // The first localeCompare of a process builds an ICU collator: 8 ms of every start, to sort
     // command ids that are lowercase ASCII words, whose code-point order is the same.
