@@ -122,6 +122,9 @@ const OCLIF_EDITS: OclifEdit[] = [
   lazyEjs('help/util.js'),
   // Matches plugin names against patterns, for plugins vmstatedctl does not have.
   lazyRequire('config/plugin-loader.js', 'minimatch_1', 'minimatch'),
+  // supports-color probes both terminals when it loads (loading node:tty); oclif asks it only
+  // when it colours its own output (help, warnings), which a successful status never does.
+  lazyRequire('ux/supports-color.js', 'supports_color_1', 'supports-color'),
   {
     // The one fs/promises call of every start: the manifest, read at once (it is read before
     // anything else can run anyway), with the same errors.
