@@ -118,13 +118,22 @@ const OCLIF_EDITS: OclifEdit[] = [
   },
   lazyRequire('errors/handle.js', 'index_1', '../help/index'),
   lazyRequire('flags.js', 'help_1', './help'),
-  lazyEjs('config/config.js'),
-  lazyEjs('help/util.js'),
+  lazyDefault('config/config.js', 'ejs_1', 'ejs'),
+  lazyDefault('help/util.js', 'ejs_1', 'ejs'),
   // Matches plugin names against patterns, for plugins vmstatedctl does not have.
   lazyRequire('config/plugin-loader.js', 'minimatch_1', 'minimatch'),
   // supports-color probes both terminals when it loads (loading node:tty); oclif asks it only
   // when it colours its own output (help, warnings), which a successful status never does.
   lazyRequire('ux/supports-color.js', 'supports_color_1', 'supports-color'),
+  // What oclif's error messages (their stacks, wrapped to the terminal), its colours and its
+  // spinner need: ansis probes the terminal when it loads.
+  lazyDefault('errors/errors/cli.js', 'clean_stack_1', 'clean-stack'),
+  lazyDefault('errors/handle.js', 'clean_stack_1', 'clean-stack'),
+  lazyDefault('errors/errors/cli.js', 'wrap_ansi_1', 'wrap-ansi'),
+  lazyDefault('errors/errors/pretty-print.js', 'wrap_ansi_1', 'wrap-ansi'),
+  lazyDefault('ux/theme.js', 'ansis_1', 'ansis'),
+  lazyDefault('ux/action/spinner.js', 'ansis_1', 'ansis'),
+  lazyDefault('ux/action/spinner.js', 'cli_spinners_1', 'cli-spinners'),
   {
     // The one fs/promises call of every start: the manifest, read at once (it is read before
     // anything else can run anyway), with the same errors.
@@ -159,9 +168,13 @@ function lazyRequire(file: string, binding: string, id: string): OclifEdit {
   };
 }
 
-/** ejs renders help templates; `__importDefault` of it, made at the first use. */
-function lazyEjs(file: string): OclifEdit {
-  return { file, from: 'const ejs_1 = __importDefault(require("ejs"));', to: 'const ejs_1 = { get default() { return require("ejs"); } };' };
+/** `const binding = __importDefault(require(id))`, made at the first use of `binding.default`. */
+function lazyDefault(file: string, binding: string, id: string): OclifEdit {
+  return {
+    file,
+    from: `const ${binding} = __importDefault(require("${id}"));`,
+    to: `const ${binding} = { get default() { return __importDefault(require("${id}")).default; } };`,
+  };
 }
 
 const OCLIF_LIB = /@oclif[\\/]core[\\/]lib[\\/](.*)$/;
