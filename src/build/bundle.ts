@@ -157,16 +157,38 @@ const OCLIF_EDITS: OclifEdit[] = [
   },
   lazyRequire('errors/handle.js', 'index_1', '../help/index'),
   lazyRequire('flags.js', 'help_1', './help'),
-  lazyEjs('config/config.js'),
-  lazyEjs('help/util.js'),
+  lazyDefault('config/config.js', 'ejs_1', 'ejs'),
+  lazyDefault('help/util.js', 'ejs_1', 'ejs'),
   // Matches plugin names against patterns, for plugins vmstatedctl does not have.
   lazyRequire('config/plugin-loader.js', 'minimatch_1', 'minimatch'),
+  // supports-color probes both terminals when it loads (loading node:tty); oclif asks it only
+  // when it colours its own output (help, warnings), which a successful status never does.
+  lazyRequire('ux/supports-color.js', 'supports_color_1', 'supports-color'),
+  // What oclif's error messages (their stacks, wrapped to the terminal), its colours and its
+  // spinner need: ansis probes the terminal when it loads.
+  lazyDefault('errors/errors/cli.js', 'clean_stack_1', 'clean-stack'),
+  lazyDefault('errors/handle.js', 'clean_stack_1', 'clean-stack'),
+  lazyDefault('errors/errors/cli.js', 'wrap_ansi_1', 'wrap-ansi'),
+  lazyDefault('errors/errors/pretty-print.js', 'wrap_ansi_1', 'wrap-ansi'),
+  lazyDefault('ux/theme.js', 'ansis_1', 'ansis'),
+  lazyDefault('ux/action/spinner.js', 'ansis_1', 'ansis'),
+  lazyDefault('ux/action/spinner.js', 'cli_spinners_1', 'cli-spinners'),
   {
     // The one fs/promises call of every start: the manifest, read at once (it is read before
     // anything else can run anyway), with the same errors.
     file: 'util/fs.js',
     from: "const contents = await (0, promises_1.readFile)(path, 'utf8');",
     to: "const contents = (0, node_fs_1.readFileSync)(path, 'utf8');",
+  },
+  {
+    // oclif loads the Config three times per run: main() loads it, run() and Command.run() each
+    // "reload" the Config they are given (for a plugin whose own copy of oclif is another
+    // version, as the debug line says), reading the theme, the environment, the user's shell and
+    // the plugins again: ~5 ms each. In the bundle there is one oclif, and the Config it is given
+    // is already one of its own: it is used as it is.
+    file: 'config/config.js',
+    from: '        if (isConfig(opts)) {',
+    to: '        if (isConfig(opts) && opts._base === BASE) return opts;\n        if (isConfig(opts)) {',
   },
   {
     file: 'config/plugin.js',
@@ -185,9 +207,13 @@ function lazyRequire(file: string, binding: string, id: string): OclifEdit {
   };
 }
 
-/** ejs renders help templates; `__importDefault` of it, made at the first use. */
-function lazyEjs(file: string): OclifEdit {
-  return { file, from: 'const ejs_1 = __importDefault(require("ejs"));', to: 'const ejs_1 = { get default() { return require("ejs"); } };' };
+/** `const binding = __importDefault(require(id))`, made at the first use of `binding.default`. */
+function lazyDefault(file: string, binding: string, id: string): OclifEdit {
+  return {
+    file,
+    from: `const ${binding} = __importDefault(require("${id}"));`,
+    to: `const ${binding} = { get default() { return __importDefault(require("${id}")).default; } };`,
+  };
 }
 
 const OCLIF_LIB = /@oclif[\\/]core[\\/]lib[\\/](.*)$/;
@@ -236,6 +262,19 @@ async function bundleCli(): Promise<void> {
   });
   checkOclifEdits(applied);
   checkDaemonOnly(path.basename(CLI_BUNDLE), result.metafile);
+  asciiOnly(CLI_BUNDLE);
+}
+
+/**
+ * Escapes the characters esbuild leaves unescaped (a regular expression of ansis holds a raw
+ * U+009B): one of them makes V8 hold the whole bundle as a two-byte string, and reading it at
+ * each start costs twice the time of an ASCII file. An escape means the same in a string, a
+ * regular expression or an identifier; the bundle has no String.raw template that holds one.
+ */
+function asciiOnly(file: string): void {
+  const source = fs.readFileSync(file, 'utf8');
+  const ascii = source.replace(/[^\x00-\x7f]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  if (ascii !== source) fs.writeFileSync(file, ascii);
 }
 
 await bundleWorker();

@@ -1,7 +1,7 @@
 /**
  * Benchmark (not a test): wall time of `vmstatedctl status` against a tiny fake vmstated, beside
- * `node -e 0` (Node's own start-up; the target is within 2x of it) and a bare node client doing
- * the same request. Each run also reports the child's own CPU time (user+system), which a busy
+ * `node -e 0` (Node's own start-up; issue 14's target is within 1.5x of it) and a bare node client
+ * doing the same request. Each run also reports the child's own CPU time (user+system), which a busy
  * machine distorts less than wall time. Every child gets a login shell's environment (measure.ts).
  * Run: node dist/test/bench/cli-startup.js [runs]
  */

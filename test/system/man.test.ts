@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { VM_STATES } from '../../src/protocol/types.js';
@@ -14,7 +15,10 @@ import { DEFAULTS as KEY_DEFAULTS, VM_KEYS } from '../../src/config/keys.js';
 import { COMMAND_ARGS } from '../../src/protocol/request.js';
 import { DEFAULTS as DAEMON_DEFAULTS, USAGE } from '../../src/daemon/options.js';
 import { EXIT } from '../../src/cli/exit-codes.js';
-import { COMMANDS } from '../../commands/index.js';
+import type * as BundleEntry from '../../src/cli/bundle-entry.js';
+
+// From the bundle vmstatedctl runs: commands/index.ts loads each command with the bundle's require.
+const { COMMANDS } = createRequire(import.meta.url)('../../src/cli/vmstatedctl.cjs') as typeof BundleEntry;
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const VMSTATED_8 = path.join(ROOT, 'man/vmstated.8');
