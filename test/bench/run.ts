@@ -34,21 +34,14 @@ import { benchStatusUnderFlood } from './flood.js';
 import { machineCpuMs, meanMemory, percentile, processCpuMs, processMemory, pssKiB, serviceEnvironment, spawnBareNode, wallTimes } from './measure.js';
 import { isProcessAlive } from '../../src/shared/process.js';
 import { keeperPssKiB } from './keeper-bench.js';
+import { numberOption, stringOption } from './options.js';
 
-function option(name: string, fallback: number): number {
-  const index = process.argv.indexOf(`--${name}`);
-  const value = index === -1 ? fallback : Number(process.argv[index + 1]);
-  if (!Number.isFinite(value) || value <= 0) throw new Error(`--${name} needs a positive number`);
-  return value;
-}
-
-const vmCount = option('vms', 200);
-const rebootSeconds = option('reboot-seconds', 5);
-const rebootRate = option('reboot-rate', 4);
-const statusEveryMs = option('status-every', 10);
-const cliRuns = option('cli-runs', 7);
-const nodeOptionsAt = process.argv.indexOf('--node-options');
-const nodeOptions = nodeOptionsAt === -1 ? undefined : process.argv[nodeOptionsAt + 1];
+const vmCount = numberOption('vms', 200);
+const rebootSeconds = numberOption('reboot-seconds', 5);
+const rebootRate = numberOption('reboot-rate', 4);
+const statusEveryMs = numberOption('status-every', 10);
+const cliRuns = numberOption('cli-runs', 7);
+const nodeOptions = stringOption('node-options');
 const env = createVmstatedEnv('vmstated-bench-');
 env.env = serviceEnvironment({ BHYVE_SIM_DIR: env.env.BHYVE_SIM_DIR });
 if (nodeOptions !== undefined) env.env.NODE_OPTIONS = nodeOptions;

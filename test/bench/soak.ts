@@ -21,19 +21,13 @@ import type { ControlClient } from '../../src/protocol/client.js';
 import type { VmStatus } from '../../src/protocol/types.js';
 import { createVmstatedEnv, waitFor } from '../helpers/vmstated-env.js';
 import { heapGrowth, heapSnapshotNodeOptions, takeHeapSnapshot, type HeapSummary } from './heap-snapshot.js';
+import { numberOption } from './options.js';
 import { percentile, serviceEnvironment } from './measure.js';
 
-function option(name: string, fallback: number): number {
-  const index = process.argv.indexOf(`--${name}`);
-  const value = index === -1 ? fallback : Number(process.argv[index + 1]);
-  if (!Number.isFinite(value) || value <= 0) throw new Error(`--${name} needs a positive number`);
-  return value;
-}
-
-const vmCount = option('vms', 20);
-const durationMs = option('minutes', 5) * 60_000;
-const rebootEveryMs = option('reboot-every', 2) * 1000;
-const statusEveryMs = option('status-every', 50);
+const vmCount = numberOption('vms', 20);
+const durationMs = numberOption('minutes', 5) * 60_000;
+const rebootEveryMs = numberOption('reboot-every', 2) * 1000;
+const statusEveryMs = numberOption('status-every', 50);
 
 const env = createVmstatedEnv('vmstated-soak-');
 const snapshotDir = path.join(env.dir, 'heap');

@@ -12,17 +12,13 @@
 import os from 'node:os';
 import type { VmStatus } from '../../src/protocol/types.js';
 import { createVmstatedEnv, waitFor } from '../helpers/vmstated-env.js';
+import { numberOption, stringOption } from './options.js';
 import { meanMemory, processMemory, serviceEnvironment, spawnBareNode, type ProcessMemory } from './measure.js';
 
-function argument(name: string): string | undefined {
-  const index = process.argv.indexOf(`--${name}`);
-  return index === -1 ? undefined : process.argv[index + 1];
-}
-
-const counts = (argument('vms') ?? '3,20').split(',').map(Number);
+const counts = (stringOption('vms') ?? '3,20').split(',').map(Number);
 if (counts.some((count) => !Number.isInteger(count) || count <= 0)) throw new Error('--vms needs positive integers, comma-separated');
-const settleMs = Number(argument('settle-seconds') ?? 12) * 1000;
-const nodeOptions = argument('node-options');
+const settleMs = numberOption('settle-seconds', 12) * 1000;
+const nodeOptions = stringOption('node-options');
 
 const MB = 1024;
 
