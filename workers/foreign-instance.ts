@@ -14,6 +14,13 @@
  * A simulated bhyve belongs to the kernel of its state dir (src/bhyvesim/title.ts): one of another
  * state dir is not a VM of ours to protect. Real bhyve runs only on FreeBSD: elsewhere a process
  * titled `bhyve: NAME` without a simulator's tag is no VM at all.
+ *
+ * Any user may give a process any title (setproctitle(3)), and must not block our VM's start with
+ * one. Who can run a VM is who can use /dev/vmmctl: root alone where it is root's 0600 (FreeBSD 14,
+ * sys/amd64/vmm/vmm_dev.c), also the group `vmm` where it is 0660 (FreeBSD 15, sys/dev/vmm/vmm_dev.c).
+ * So a titled process of a user other than ours (root, or the daemon's own user when it does not
+ * run as root) is no VM, unless vmmctl is open to a group: then it counts, as we cannot rule out
+ * that it is one.
  */
 import { bhyveProcessesOf, type ProcessEntry } from '../src/shared/process-table.js';
 import fs from 'node:fs';
@@ -27,10 +34,21 @@ export function onOurKernel(entry: ProcessEntry, ourSimKernel: string, platform:
   return kernel === null ? platform === 'freebsd' : kernel === ourSimKernel;
 }
 
-/** The bhyves of VM `name` now running that are not `ours`, on our (real or simulated) kernel. */
+/** The bhyves of VM `name` now running that are not `ours`, on our (real or simulated) kernel, of a user who can run VMs. */
 export async function foreignBhyves(name: string, ours: number | null, env: NodeJS.ProcessEnv = process.env): Promise<ProcessEntry[]> {
   const ourSimKernel = simKernelTag(simStateDir(env));
-  return (await bhyveProcessesOf(name)).filter((entry) => entry.pid !== ours && onOurKernel(entry, ourSimKernel));
+  const anyUser = vmmOpenToGroup();
+  const ourUid = process.getuid?.();
+  return (await bhyveProcessesOf(name)).filter((entry) => entry.pid !== ours && (anyUser || entry.uid === ourUid) && onOurKernel(entry, ourSimKernel));
+}
+
+/** Whether users other than root may run VMs here: /dev/vmmctl exists and its group may use it. */
+function vmmOpenToGroup(): boolean {
+  try {
+    return (fs.statSync('/dev/vmmctl').mode & 0o060) !== 0;
+  } catch {
+    return false;
+  }
 }
 
 /** Whether VM `name` has a kernel instance: /dev/vmm/NAME, or the simulator's record of our state dir. */

@@ -14,6 +14,8 @@ import path from 'node:path';
 export interface ProcessEntry {
   pid: number;
   ppid: number;
+  /** Its real user id. */
+  uid: number;
   /** When it started, as ps prints `lstart` in the C locale (e.g. `Wed Dec  2 06:11:20 2026`). */
   startedAt: string;
   /** The command line, or the title the process gave itself. */
@@ -36,22 +38,22 @@ export function isBhyveOf(entry: ProcessEntry, name: string): boolean {
 /** `ps -o lstart` is five words: weekday, month, day, time, year. */
 const LSTART_WORDS = 5;
 
-/** Parses `ps -o pid= -o ppid= -o lstart= -o args=` output; lines that do not parse are skipped. */
+/** Parses `ps -o pid= -o ppid= -o uid= -o lstart= -o args=` output; lines that do not parse are skipped. */
 export function parseProcessTable(output: string): ProcessEntry[] {
   const entries: ProcessEntry[] = [];
   for (const line of output.split('\n')) {
-    const match = /^\s*(\d+)\s+(\d+)\s+(\S+(?:\s+\S+){4})\s(.*)$/.exec(line);
+    const match = /^\s*(\d+)\s+(\d+)\s+(\d+)\s+(\S+(?:\s+\S+){4})\s(.*)$/.exec(line);
     if (match === null) continue;
-    const [, pid, ppid, lstart, args] = match as unknown as [string, string, string, string, string];
+    const [, pid, ppid, uid, lstart, args] = match as unknown as [string, string, string, string, string, string];
     const startedAt = lstart.split(/\s+/);
     if (startedAt.length !== LSTART_WORDS) continue;
-    entries.push({ pid: Number(pid), ppid: Number(ppid), startedAt: lstart.replace(/\s+/g, ' '), args: args.trim() });
+    entries.push({ pid: Number(pid), ppid: Number(ppid), uid: Number(uid), startedAt: lstart.replace(/\s+/g, ' '), args: args.trim() });
   }
   return entries;
 }
 
 /** Columns asked of ps; `args` last, as it may hold spaces. */
-const COLUMNS = ['-o', 'pid=', '-o', 'ppid=', '-o', 'lstart=', '-o', 'args='];
+const COLUMNS = ['-o', 'pid=', '-o', 'ppid=', '-o', 'uid=', '-o', 'lstart=', '-o', 'args='];
 
 /** A ps that has not answered by then is killed: re-attach and a worker's take-over must not hang on it. */
 const PS_TIMEOUT_MS = 10_000;

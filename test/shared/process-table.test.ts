@@ -5,21 +5,21 @@ import { once } from 'node:events';
 import { bhyveProcessesOf, isBhyveOf, parseProcessTable, readProcess } from '../../src/shared/process-table.js';
 import { waitFor } from '../helpers/vmstated-env.js';
 
-test('parseProcessTable reads FreeBSD and procps lines: pid, ppid, the five words of lstart, then args with spaces', () => {
+test('parseProcessTable reads FreeBSD and procps lines: pid, ppid, uid, the five words of lstart, then args with spaces', () => {
   const output = [
-    '  812     1 Wed Dec  2 06:11:20 2026 bhyve: web (bhyve)',
-    '13087 13085 Thu Jan 15 23:59:01 2026 /bin/sh -c trap "" PIPE; exec bhyve -k /x web',
+    '  812     1     0 Wed Dec  2 06:11:20 2026 bhyve: web (bhyve)',
+    '13087 13085  1001 Thu Jan 15 23:59:01 2026 /bin/sh -c trap "" PIPE; exec bhyve -k /x web',
     'garbage',
     '',
   ].join('\n');
   assert.deepEqual(parseProcessTable(output), [
-    { pid: 812, ppid: 1, startedAt: 'Wed Dec 2 06:11:20 2026', args: 'bhyve: web (bhyve)' },
-    { pid: 13087, ppid: 13085, startedAt: 'Thu Jan 15 23:59:01 2026', args: '/bin/sh -c trap "" PIPE; exec bhyve -k /x web' },
+    { pid: 812, ppid: 1, uid: 0, startedAt: 'Wed Dec 2 06:11:20 2026', args: 'bhyve: web (bhyve)' },
+    { pid: 13087, ppid: 13085, uid: 1001, startedAt: 'Thu Jan 15 23:59:01 2026', args: '/bin/sh -c trap "" PIPE; exec bhyve -k /x web' },
   ]);
 });
 
 test('isBhyveOf: the title bhyve gives itself (with or without ps\'s suffix) or, early on, its own arguments; never another VM or a shell', () => {
-  const entry = (args: string) => ({ pid: 1, ppid: 1, startedAt: '', args });
+  const entry = (args: string) => ({ pid: 1, ppid: 1, uid: 0, startedAt: '', args });
   assert.equal(isBhyveOf(entry('bhyve: web (bhyve)'), 'web'), true);
   assert.equal(isBhyveOf(entry('bhyve: web'), 'web'), true);
   assert.equal(isBhyveOf(entry('/usr/sbin/bhyve -k /vm/web/bhyve_config.generated web'), 'web'), true);

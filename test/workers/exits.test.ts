@@ -35,7 +35,7 @@ test('a failed start says what ended it, when, and bhyve\'s last non-empty line'
 });
 
 test('a bhyve runs on our kernel: a real one only on FreeBSD, a simulated one only of our state dir', () => {
-  const entry = (args: string) => ({ pid: 1, ppid: 1, startedAt: '', args });
+  const entry = (args: string) => ({ pid: 1, ppid: 1, uid: 0, startedAt: '', args });
   assert.equal(onOurKernel(entry('bhyve: web (bhyve)'), 'aaaaaaaaaaaa', 'freebsd'), true);
   assert.equal(onOurKernel(entry('bhyve: web (bhyve)'), 'aaaaaaaaaaaa', 'linux'), false, 'no real bhyve outside FreeBSD');
   assert.equal(onOurKernel(entry('bhyve: web (bhyve-sim aaaaaaaaaaaa)'), 'aaaaaaaaaaaa', 'linux'), true);
