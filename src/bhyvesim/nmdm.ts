@@ -9,7 +9,9 @@
  *   listens, and reconnects when a B side comes back (a restarted worker);
  * - bytes written while the other side is not open are lost (nmdm_task_tty() moves bytes only
  *   into an open peer; bhyve's non-blocking writes then fail and it drops them, uart_backend.c);
- * - bhyve keeps its side while the worker is replaced.
+ * - bhyve keeps its side while the worker is replaced. Here its A side has to reconnect to the new
+ *   worker's socket: what the new worker writes meanwhile waits for it, for RECONNECT_GRACE_MS, as
+ *   the real pair, open on bhyve's side all along, would have taken it.
  * On FreeBSD the real devices are used instead (workers/console-device.ts, src/shared/tty-device.ts).
  */
 import fs from 'node:fs';
@@ -20,6 +22,8 @@ import { socketAddress } from './paths.js';
 
 /** How often a disconnected A side tries the B side again. */
 const RECONNECT_MS = 100;
+/** How long the B side keeps bytes while no A side is connected: one that reconnects is there by then. */
+const RECONNECT_GRACE_MS = 10 * RECONNECT_MS;
 /** Bytes queued for a peer beyond which more are dropped: a console never blocks a writer. */
 const MAX_QUEUED_BYTES = 64 * 1024;
 
@@ -53,9 +57,11 @@ export async function listenEmulatedNmdm(socketPath: string): Promise<ConsoleCha
   fs.rmSync(socketPath, { force: true });
   const listeners: Array<(chunk: Buffer) => void> = [];
   let peer: net.Socket | null = null;
+  const awaitingPeer = new GraceQueue(RECONNECT_GRACE_MS);
   const server = net.createServer((socket) => {
     peer?.destroy();
     peer = socket;
+    for (const data of awaitingPeer.take()) sendBounded(socket, data);
     socket.on('error', () => {});
     socket.on('data', (chunk: Buffer) => listeners.forEach((listener) => listener(chunk)));
     socket.on('close', () => {
@@ -65,13 +71,41 @@ export async function listenEmulatedNmdm(socketPath: string): Promise<ConsoleCha
   await listenPrivate(server, socketAddress(socketPath));
   return {
     onData: (listener) => void listeners.push(listener),
-    write: (data) => sendBounded(peer, data),
+    write: (data) => (peer === null ? awaitingPeer.hold(data) : sendBounded(peer, data)),
     close: () => {
+      awaitingPeer.take();
       server.close();
       peer?.destroy();
       fs.rmSync(socketPath, { force: true });
     },
   };
+}
+
+/** Bytes that wait a little while for a peer, then are dropped; at most MAX_QUEUED_BYTES of them. */
+class GraceQueue {
+  private queued: Buffer[] = [];
+  private bytes = 0;
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly graceMs: number) {}
+
+  hold(data: Buffer): boolean {
+    if (this.bytes + data.length > MAX_QUEUED_BYTES) return false;
+    this.queued.push(data);
+    this.bytes += data.length;
+    this.timer ??= setTimeout(() => this.take(), this.graceMs).unref();
+    return true;
+  }
+
+  /** What waits, emptying the queue. */
+  take(): Buffer[] {
+    const queued = this.queued;
+    this.queued = [];
+    this.bytes = 0;
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+    return queued;
+  }
 }
 
 /**

@@ -4,6 +4,11 @@
  * (Debian's essential bsdutils) makes the pty: stdin, stdout and stderr of the command are its
  * terminal; what is typed goes in through script's stdin (Ctrl-C is "\x03": the terminal then
  * signals its foreground process group, as a user's would).
+ *
+ * script runs the command with $SHELL -c, which is then in that process group too, unlike a user's
+ * interactive shell (job control keeps it out). The shell is always sh(1), the same on every machine,
+ * and it traps SIGINT so that Ctrl-C reaches only the command: dash, Debian's sh, would die of it and
+ * script would report 130 whatever the command did.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { waitFor } from './vmstated-env.js';
@@ -28,7 +33,8 @@ export function shellCommand(argv: readonly string[]): string {
 
 /** Runs the sh(1) command line `command` on a new pseudo-terminal. */
 export function underPty(command: string, options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): PtyRun {
-  const child = spawn('script', ['-qec', command, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'], ...options });
+  const env = { ...(options.env ?? process.env), SHELL: '/bin/sh' };
+  const child = spawn('script', ['-qec', `trap : INT\n${command}`, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'], cwd: options.cwd, env });
   let output = '';
   let exit: { code: number | null } | undefined;
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('latin1')));
