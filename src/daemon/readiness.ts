@@ -19,7 +19,8 @@ export async function daemonize(argv: readonly string[]): Promise<number> {
     detached: true,
     stdio: ['ignore', 'ignore', 'ignore', 'pipe'],
     env: readyPipeEnv(),
-    cwd: '/',
+    // Our cwd: the child reads the same argv, whose relative paths (-c ./vms) mean what they meant
+    // here; it moves to / itself once it serves (src/daemon/run.ts).
   });
   const readiness = await awaitReadiness(child, STARTUP_TIMEOUT_MS);
   child.unref();

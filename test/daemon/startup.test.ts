@@ -5,6 +5,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createVmstatedEnv, processesMentioning, waitFor } from '../helpers/vmstated-env.js';
 import { isProcessAlive as isAlive } from '../../src/shared/process.js';
+import { simBhyvectlPath } from '../../src/bhyvesim/paths.js';
+import { BHYVE_SIM_BIN, VMSTATED_BIN } from '../helpers/paths.js';
+import { runNode } from '../helpers/run.js';
 
 test('vmstated daemonizes, exits 0 only once it serves, and SIGTERM removes its pidfile and socket', async (t) => {
   const env = createVmstatedEnv();
@@ -29,6 +32,22 @@ test('vmstated daemonizes, exits 0 only once it serves, and SIGTERM removes its 
   await waitFor('the daemon to exit', () => (isAlive(pid) ? undefined : true));
   assert.equal(fs.existsSync(env.pidfile), false, 'pidfile removed');
   assert.equal(fs.existsSync(env.sockpath), false, 'socket removed');
+});
+
+test('relative paths on the command line are read from the directory vmstated was started in, also by the daemonized child', async (t) => {
+  const env = createVmstatedEnv();
+  t.after(() => env.destroy());
+  env.writeVm('web');
+  const relative = (file: string): string => path.relative(env.dir, file);
+  const args = ['-c', relative(env.configdir), '-s', relative(env.sockpath), '-p', relative(env.pidfile), '-l', relative(env.logdir), '-r', relative(env.rundir)];
+  const started = await runNode(VMSTATED_BIN, [...args, '--bhyve', BHYVE_SIM_BIN, '--bhyvectl', simBhyvectlPath()], { env: env.env, cwd: env.dir, timeoutMs: 30_000 });
+  assert.equal(started.status, 0, started.stderr);
+  const statuses = await (await env.client()).request<Array<{ name: string }>>('status');
+  assert.deepEqual(statuses.map((s) => s.name), ['web'], 'the VMs of ./conf, served on ./vmstated.sock');
+  assert.match(env.daemonLog(), /vmstated serving/, 'the log in ./log');
+  if (process.platform === 'linux') {
+    assert.equal(fs.readlinkSync(`/proc/${env.daemonPid()}/cwd`), '/', 'once serving, the daemon holds no directory but /');
+  }
 });
 
 test('a startup failure gives a message on stderr and a non-zero exit', async (t) => {
