@@ -159,7 +159,7 @@ class KeptBhyve implements BhyveProcess {
     if (!this.alive || !isProcessAlive(this.pid)) return false;
     const entry = await readProcess(this.pid).catch(() => null);
     const { bhyveStartedAt } = this.record;
-    return entry !== null && isBhyveOf(entry, this.context.name) && (bhyveStartedAt === null || entry.startedAt === bhyveStartedAt);
+    return entry !== null && isBhyveOf(entry, this.context.name, this.record.argv) && (bhyveStartedAt === null || entry.startedAt === bhyveStartedAt);
   }
 
   private saveOffsets(now: boolean): void {

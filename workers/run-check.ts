@@ -47,7 +47,7 @@ export async function checkRun(vm: string, rundir: string, run: BhyveRun): Promi
     const status = readExitRecord(files.bhyveExit, run.keeperPid);
     if (status !== null) return { kind: 'finished', run, status };
   }
-  if (bhyve !== undefined && isBhyveOf(bhyve, vm) && startsAsRecorded(bhyve, run.bhyveStartedAt)) {
+  if (bhyve !== undefined && isBhyveOf(bhyve, vm, run.argv) && startsAsRecorded(bhyve, run.bhyveStartedAt)) {
     const why = run.keeperPid === null ? 'it has no keeper' : `its keeper (pid ${run.keeperPid}) is gone without recording how bhyve ended`;
     return await withKeeperOf(bhyve, files.keeperFifo, run, why);
   }

@@ -27,10 +27,19 @@ export function bhyveTitle(name: string): string {
   return `bhyve: ${name}`;
 }
 
-/** True when `entry` is a bhyve running VM `name`: by its title, or (early in its start) its arguments. */
-export function isBhyveOf(entry: ProcessEntry, name: string): boolean {
+/**
+ * True when `entry` is a bhyve running VM `name`: by its title, or (early in its start) its
+ * arguments. `launched`, the command line vmstated started it with, also identifies it: a bhyve
+ * stand-in that never sets a title shows it as it is, or after its interpreter when it is a
+ * script (`/bin/sh /usr/local/bin/fake-bhyve -k web.generated web`).
+ */
+export function isBhyveOf(entry: ProcessEntry, name: string, launched?: readonly string[]): boolean {
   const title = bhyveTitle(name);
   if (entry.args === title || entry.args.startsWith(`${title} (`)) return true;
+  if (launched !== undefined && launched.length > 0) {
+    const command = launched.join(' ');
+    if (entry.args === command || entry.args.endsWith(` ${command}`)) return true;
+  }
   const words = entry.args.split(/\s+/);
   return words.length > 1 && path.basename(words[0]!) === 'bhyve' && words[words.length - 1] === name;
 }

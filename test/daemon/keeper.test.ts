@@ -14,7 +14,7 @@ import { sendControl, type ControlRequest } from '../../src/bhyvesim/control.js'
 import { controlSocketPath } from '../../src/bhyvesim/paths.js';
 import type { VmStatus } from '../../src/protocol/types.js';
 import { isProcessAlive } from '../../src/shared/process.js';
-import { readProcess } from '../../src/shared/process-table.js';
+import { readProcess, readProcessTable } from '../../src/shared/process-table.js';
 import { createVmstatedEnv, killAndWait, waitFor, type VmstatedEnv } from '../helpers/vmstated-env.js';
 import { bhyvesByVm } from '../faults/cluster.js';
 
@@ -189,3 +189,28 @@ test('a keeper killed by SIGKILL: bhyve is watched by its pid, and its end, stat
   }
 });
 
+
+test('a bhyve that never names itself (a stand-in script, run by sh) is known by its command line: its keeper SIGKILLed, it is watched by its pid, never launched twice', async (t) => {
+  const env = createVmstatedEnv();
+  t.after(() => env.destroy());
+  const standIn = path.join(env.dir, 'bhyve-stand-in');
+  fs.writeFileSync(standIn, '#!/bin/sh\ntrap "exit 1" TERM\nwhile :; do sleep 0.1; done\n', { mode: 0o755 });
+  env.writeVm('web');
+  await env.startDaemon(['--bhyve', standIn]);
+  const client = await env.client();
+  t.after(() => client.close());
+  const { status } = await client.request<{ status: VmStatus }>('start', { vm: 'web' });
+  const bhyve = (await readProcess(status.pid!))!;
+  assert.match(bhyve.args, /^\/bin\/sh \S+bhyve-stand-in -k \S+ web$/, 'no title: ps shows the interpreter, then the command line');
+
+  await killAndWait(bhyve.ppid); // bhyve's keeper
+  await waitFor('the worker to watch bhyve by its pid', () => (/bhyve pid \d+ runs on without its keeper; watching it by its pid/.test(env.vmLog('web')) ? true : undefined));
+  const watched = await env.status('web');
+  assert.deepEqual([watched.state, watched.pid, watched.restarts], ['running', status.pid, 0], 'the same bhyve, not a crash');
+  const running = (await readProcessTable()).filter((entry) => entry.args.startsWith(`/bin/sh ${standIn} -k `));
+  assert.deepEqual(running.map((entry) => entry.pid), [status.pid], 'one bhyve for web');
+
+  const { status: stopped } = await client.request<{ status: VmStatus }>('stop', { vm: 'web' });
+  assert.equal(stopped.state, 'stopped');
+  assert.equal(isProcessAlive(status.pid!), false, 'stop ended it');
+});

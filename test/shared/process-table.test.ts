@@ -29,6 +29,16 @@ test('isBhyveOf: the title bhyve gives itself (with or without ps\'s suffix) or,
   assert.equal(isBhyveOf(entry('vi bhyve web'), 'web'), false);
 });
 
+test('isBhyveOf: a stand-in that sets no title is known by the command line it was launched with, also after its interpreter', () => {
+  const entry = (args: string) => ({ pid: 1, ppid: 1, uid: 0, startedAt: '', args });
+  const launched = ['/opt/fake-bhyve', '-k', '/vm/web/bhyve_config.generated', 'web'];
+  assert.equal(isBhyveOf(entry('/opt/fake-bhyve -k /vm/web/bhyve_config.generated web'), 'web', launched), true);
+  assert.equal(isBhyveOf(entry('/bin/sh /opt/fake-bhyve -k /vm/web/bhyve_config.generated web'), 'web', launched), true);
+  assert.equal(isBhyveOf(entry('/bin/sh /opt/fake-bhyve -k /vm/web/bhyve_config.generated web'), 'web'), false, 'without the launch record');
+  assert.equal(isBhyveOf(entry('/bin/sh /opt/fake-bhyve -k /vm/web/bhyve_config.generated web2'), 'web', launched), false);
+  assert.equal(isBhyveOf(entry('/bin/sh /opt/other-fake-bhyve -k /vm/web/bhyve_config.generated web'), 'web', launched), false);
+});
+
 test('a live process is found by its title and its pid; once gone, neither', async () => {
   const child = spawn(process.execPath, ['-e', 'process.title = "bhyve: proctable-test"; console.log("up"); setInterval(() => {}, 1000)'], { stdio: ['ignore', 'pipe', 'ignore'] });
   await once(child.stdout!, 'data');
