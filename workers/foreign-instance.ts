@@ -21,9 +21,15 @@
  * So a titled process of a user other than ours (root, or the daemon's own user when it does not
  * run as root) is no VM, unless vmmctl is open to a group: then it counts, as we cannot rule out
  * that it is one.
+ *
+ * A bhyve stand-in other than our simulator (`vmstated --bhyve`), off FreeBSD, keeps its instances
+ * where we cannot see them: the process table is searched at every cold start, and a process of
+ * that VM counts whether it titled itself `bhyve: NAME` or runs the stand-in's program with NAME
+ * last (`/usr/local/bin/fake-bhyve -k web.cfg web`, or after the interpreter of a script).
  */
-import { bhyveProcessesOf, type ProcessEntry } from '../src/shared/process-table.js';
+import { isBhyveOf, readProcessTable, type ProcessEntry } from '../src/shared/process-table.js';
 import fs from 'node:fs';
+import path from 'node:path';
 import { simStateDir, vmmRecordPath } from '../src/bhyvesim/paths.js';
 import { simKernelTag, simKernelTagOf } from '../src/bhyvesim/title.js';
 import { SequenceFailure } from './sequence-failure.js';
@@ -34,12 +40,33 @@ export function onOurKernel(entry: ProcessEntry, ourSimKernel: string, platform:
   return kernel === null ? platform === 'freebsd' : kernel === ourSimKernel;
 }
 
-/** The bhyves of VM `name` now running that are not `ours`, on our (real or simulated) kernel, of a user who can run VMs. */
-export async function foreignBhyves(name: string, ours: number | null, env: NodeJS.ProcessEnv = process.env): Promise<ProcessEntry[]> {
+/** Whether `bhyve` (vmstated --bhyve) is our simulator, whose processes carry their kernel's tag. */
+function isSimulator(bhyve: string): boolean {
+  return /^bhyve-sim(\.js)?$/.test(path.basename(bhyve));
+}
+
+/** Whether `entry` runs the program `bhyve` (itself, or as the script of an interpreter) for VM `name`. */
+function runsProgramFor(entry: ProcessEntry, bhyve: string, name: string): boolean {
+  const words = entry.args.split(/\s+/);
+  return words.length > 1 && (words[0] === bhyve || words[1] === bhyve) && words[words.length - 1] === name;
+}
+
+/** Whether `entry` is a bhyve of VM `name` on our kernel, real, simulated, or a stand-in's. */
+function runsVmHere(entry: ProcessEntry, name: string, bhyve: string, ourSimKernel: string): boolean {
+  const standIn = !isSimulator(bhyve) && process.platform !== 'freebsd';
+  if (isBhyveOf(entry, name)) return onOurKernel(entry, ourSimKernel) || (standIn && simKernelTagOf(entry.args) === null);
+  return standIn && runsProgramFor(entry, bhyve, name);
+}
+
+/**
+ * The bhyves of VM `name` now running that are not `ours`, on our kernel (real, simulated, or
+ * that of the stand-in `bhyve`), of a user who can run VMs.
+ */
+export async function foreignBhyves(name: string, ours: number | null, bhyve: string, env: NodeJS.ProcessEnv = process.env): Promise<ProcessEntry[]> {
   const ourSimKernel = simKernelTag(simStateDir(env));
   const anyUser = vmmOpenToGroup();
   const ourUid = process.getuid?.();
-  return (await bhyveProcessesOf(name)).filter((entry) => entry.pid !== ours && (anyUser || entry.uid === ourUid) && onOurKernel(entry, ourSimKernel));
+  return (await readProcessTable()).filter((entry) => entry.pid !== ours && (anyUser || entry.uid === ourUid) && runsVmHere(entry, name, bhyve, ourSimKernel));
 }
 
 /** Whether users other than root may run VMs here: /dev/vmmctl exists and its group may use it. */
@@ -51,17 +78,24 @@ function vmmOpenToGroup(): boolean {
   }
 }
 
-/** Whether VM `name` has a kernel instance: /dev/vmm/NAME, or the simulator's record of our state dir. */
-function instanceExists(name: string, env: NodeJS.ProcessEnv): boolean {
-  return fs.existsSync(`/dev/vmm/${name}`) || fs.existsSync(vmmRecordPath(simStateDir(env), name));
+/**
+ * Whether VM `name` may have a kernel instance: /dev/vmm/NAME, or the simulator's record of our
+ * state dir; a stand-in's instances, off FreeBSD, are out of sight.
+ */
+function instanceMayExist(name: string, bhyve: string, env: NodeJS.ProcessEnv): boolean {
+  if (fs.existsSync(`/dev/vmm/${name}`) || fs.existsSync(vmmRecordPath(simStateDir(env), name))) return true;
+  return !isSimulator(bhyve) && process.platform !== 'freebsd';
 }
 
-/** Throws (failure mode, the instance kept) when a bhyve we did not start runs VM `name`, or when that cannot be told. */
-export async function refuseForeignBhyve(name: string, ours: number | null, env: NodeJS.ProcessEnv = process.env): Promise<void> {
-  if (!instanceExists(name, env)) return;
+/**
+ * Throws (failure mode, the instance kept) when a bhyve we did not start runs VM `name`, or when
+ * that cannot be told. `bhyve` is the program vmstated launches (vmstated --bhyve).
+ */
+export async function refuseForeignBhyve(name: string, ours: number | null, bhyve: string, env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  if (!instanceMayExist(name, bhyve, env)) return;
   let foreign: ProcessEntry[];
   try {
-    foreign = await foreignBhyves(name, ours, env);
+    foreign = await foreignBhyves(name, ours, bhyve, env);
   } catch (error) {
     throw new SequenceFailure(`cannot tell whether another bhyve runs VM ${name} (ps failed: ${(error as Error).message}); ` +
       `/dev/vmm/${name} is not destroyed and bhyve is not launched`, { keepInstance: true });

@@ -190,7 +190,7 @@ export class VmLifecycle implements WorkerApi {
     this.failureStderr = [];
     this.runPid = null;
     this.runExitCode = null;
-    await refuseForeignBhyve(this.vm.name, this.bhyve?.pid ?? null);
+    await refuseForeignBhyve(this.vm.name, this.bhyve?.pid ?? null, this.spec.bhyve);
     this.networkUp = true;
     await this.step('start_network', 'start');
     this.storageUp = true;

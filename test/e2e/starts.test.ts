@@ -137,3 +137,33 @@ test('a bhyve of the same name that vmstated did not start is never destroyed: t
   assert.equal((await ctl(env, 'start', 'web')).status, 0);
   assert.notEqual(readVmmRecord('web', env.simdir)?.pid, byHand.pid);
 });
+
+test('with a bhyve stand-in (vmstated --bhyve) whose instances vmstated cannot see, a same-named one started by hand is found by its command line and never destroyed', async (t) => {
+  const env = createVmstatedEnv();
+  t.after(() => env.destroy());
+  // A stand-in pair that keeps no /dev/vmm record and sets no title; its bhyvectl logs each call.
+  const standIn = path.join(env.dir, 'fake-bhyve');
+  const standInCtl = path.join(env.dir, 'fake-bhyvectl');
+  const ctlCalls = path.join(env.dir, 'bhyvectl.calls');
+  fs.writeFileSync(standIn, '#!/bin/sh\ntrap "exit 1" TERM\nwhile :; do sleep 0.1; done\n', { mode: 0o755 });
+  fs.writeFileSync(standInCtl, `#!/bin/sh\necho "$*" >> '${ctlCalls}'\n`, { mode: 0o755 });
+  const vmdir = env.writeVm('web', {}, { hooks: HOOKS });
+  const byHand = spawn(standIn, ['-k', path.join(vmdir, 'bhyve_config'), 'web'], { stdio: 'ignore' });
+  t.after(() => void byHand.kill('SIGKILL'));
+  await waitFor('the hand-started stand-in to run', async () => ((await readProcess(byHand.pid!))?.args.endsWith(' web') ? true : undefined));
+  await env.startDaemon(['--bhyve', standIn, '--bhyvectl', standInCtl]);
+
+  const start = await ctl(env, 'start', 'web');
+  assert.equal(start.status, 1);
+  assert.match(start.stderr, new RegExp(`^vmstatedctl: web: a bhyve that vmstated did not start runs VM web: pid ${byHand.pid} \\(/bin/sh ${standIn} -k `, 'm'));
+  assert.ok(isProcessAlive(byHand.pid!), 'the hand-started bhyve still runs');
+  assert.equal(fs.existsSync(ctlCalls), false, 'bhyvectl never ran: nothing destroyed');
+  assert.equal(launches(env, 'web'), 0);
+
+  byHand.kill('SIGKILL');
+  await waitFor('the hand-started bhyve to die', () => (isProcessAlive(byHand.pid!) ? undefined : true));
+  assert.equal((await ctl(env, 'failreset', 'web')).status, 0);
+  assert.equal((await ctl(env, 'start', 'web')).status, 0, 'its own stand-in bhyve is not taken for a foreign one');
+  assert.equal((await ctlStatus(env, 'web')).state, 'running');
+  assert.match(fs.readFileSync(ctlCalls, 'utf8'), /^--vm=web --destroy$/m);
+});
