@@ -27,7 +27,7 @@
  * that VM counts whether it titled itself `bhyve: NAME` or runs the stand-in's program with NAME
  * last (`/usr/local/bin/fake-bhyve -k web.cfg web`, or after the interpreter of a script).
  */
-import { isBhyveOf, readProcessTable, type ProcessEntry } from '../src/shared/process-table.js';
+import { isBhyveOf, readProcessTable, runsProgramFor, type ProcessEntry } from '../src/shared/process-table.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { simStateDir, vmmRecordPath } from '../src/bhyvesim/paths.js';
@@ -43,12 +43,6 @@ export function onOurKernel(entry: ProcessEntry, ourSimKernel: string, platform:
 /** Whether `bhyve` (vmstated --bhyve) is our simulator, whose processes carry their kernel's tag. */
 function isSimulator(bhyve: string): boolean {
   return /^bhyve-sim(\.js)?$/.test(path.basename(bhyve));
-}
-
-/** Whether `entry` runs the program `bhyve` (itself, or as the script of an interpreter) for VM `name`. */
-function runsProgramFor(entry: ProcessEntry, bhyve: string, name: string): boolean {
-  const words = entry.args.split(/\s+/);
-  return words.length > 1 && (words[0] === bhyve || words[1] === bhyve) && words[words.length - 1] === name;
 }
 
 /** Whether `entry` is a bhyve of VM `name` on our kernel, real, simulated, or a stand-in's. */

@@ -36,12 +36,30 @@ export function bhyveTitle(name: string): string {
 export function isBhyveOf(entry: ProcessEntry, name: string, launched?: readonly string[]): boolean {
   const title = bhyveTitle(name);
   if (entry.args === title || entry.args.startsWith(`${title} (`)) return true;
-  if (launched !== undefined && launched.length > 0) {
-    const command = launched.join(' ');
-    if (entry.args === command || entry.args.endsWith(` ${command}`)) return true;
-  }
+  if (launched !== undefined && launched.length > 0 && runsCommand(entry, launched)) return true;
   const words = entry.args.split(/\s+/);
   return words.length > 1 && path.basename(words[0]!) === 'bhyve' && words[words.length - 1] === name;
+}
+
+/** Whether `word`, a word of a command line, names `program`: a path, or a name looked up in PATH. */
+function namesProgram(word: string, program: string): boolean {
+  return word === program || (!program.includes('/') && path.basename(word) === program);
+}
+
+/** Whether `entry` runs `command` as launched, itself or as the script of an interpreter. */
+function runsCommand(entry: ProcessEntry, [program, ...args]: readonly string[]): boolean {
+  const tail = args.join(' ');
+  if (tail !== '' && !entry.args.endsWith(` ${tail}`)) return false;
+  const head = tail === '' ? entry.args : entry.args.slice(0, -tail.length - 1);
+  if (head === program || head.endsWith(` ${program}`)) return true;
+  // A program found in PATH shows as its path when it is a script that its interpreter runs.
+  return !program!.includes('/') && path.basename(head) === program;
+}
+
+/** Whether `entry` runs `program` (itself, or as an interpreter's script) with `name` last, whatever else. */
+export function runsProgramFor(entry: ProcessEntry, program: string, name: string): boolean {
+  const words = entry.args.split(/\s+/);
+  return words.length > 2 && words[words.length - 1] === name && words.slice(0, 2).some((word) => namesProgram(word, program));
 }
 
 /** `ps -o lstart` is five words: weekday, month, day, time, year. */

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { bhyveProcessesOf, isBhyveOf, parseProcessTable, readProcess } from '../../src/shared/process-table.js';
+import { bhyveProcessesOf, isBhyveOf, parseProcessTable, readProcess, runsProgramFor } from '../../src/shared/process-table.js';
 import { waitFor } from '../helpers/vmstated-env.js';
 
 test('parseProcessTable reads FreeBSD and procps lines: pid, ppid, uid, the five words of lstart, then args with spaces', () => {
@@ -37,6 +37,20 @@ test('isBhyveOf: a stand-in that sets no title is known by the command line it w
   assert.equal(isBhyveOf(entry('/bin/sh /opt/fake-bhyve -k /vm/web/bhyve_config.generated web'), 'web'), false, 'without the launch record');
   assert.equal(isBhyveOf(entry('/bin/sh /opt/fake-bhyve -k /vm/web/bhyve_config.generated web2'), 'web', launched), false);
   assert.equal(isBhyveOf(entry('/bin/sh /opt/other-fake-bhyve -k /vm/web/bhyve_config.generated web'), 'web', launched), false);
+  const fromPath = ['fake-bhyve', '-k', '/vm/web/bhyve_config.generated', 'web'];
+  assert.equal(isBhyveOf(entry('fake-bhyve -k /vm/web/bhyve_config.generated web'), 'web', fromPath), true, 'a program looked up in PATH');
+  assert.equal(isBhyveOf(entry('/bin/sh /usr/local/bin/fake-bhyve -k /vm/web/bhyve_config.generated web'), 'web', fromPath), true, 'its script run by sh');
+  const spaced = ['/opt/my vms/fake-bhyve', '-k', '/vm/my web/bhyve_config.generated', 'web'];
+  assert.equal(isBhyveOf(entry('/bin/sh /opt/my vms/fake-bhyve -k /vm/my web/bhyve_config.generated web'), 'web', spaced), true, 'paths with spaces');
+});
+
+test('runsProgramFor: a stand-in run by hand for a VM, whatever its config file, itself or as a script; not for another VM', () => {
+  const entry = (args: string) => ({ pid: 1, ppid: 1, uid: 0, startedAt: '', args });
+  assert.equal(runsProgramFor(entry('/opt/fake-bhyve -k /tmp/x.cfg web'), '/opt/fake-bhyve', 'web'), true);
+  assert.equal(runsProgramFor(entry('/bin/sh /opt/fake-bhyve -k /tmp/x.cfg web'), '/opt/fake-bhyve', 'web'), true);
+  assert.equal(runsProgramFor(entry('/bin/sh /usr/local/bin/fake-bhyve -k /tmp/x.cfg web'), 'fake-bhyve', 'web'), true);
+  assert.equal(runsProgramFor(entry('/bin/sh /opt/fake-bhyve -k /tmp/x.cfg web2'), '/opt/fake-bhyve', 'web'), false);
+  assert.equal(runsProgramFor(entry('/bin/sh -c script vmstated-keeper fifo exit /opt/fake-bhyve -k f web'), '/opt/fake-bhyve', 'web'), false, 'a keeper');
 });
 
 test('a live process is found by its title and its pid; once gone, neither', async () => {
