@@ -70,10 +70,10 @@ const fake = await startFakeDaemon(dir, (request, connection) => {
   if (request.cmd === 'status') connection.reply([vmStatus('web', { state: 'running', pid: 1 }), vmStatus('db')]);
   else connection.reply([]);
 });
+// CommonJS, as vmstatedctl's bundle is: the floor for any Node client of the socket.
 const bareClient = [
-  '--input-type=module',
   '-e',
-  `const s = (await import('node:net')).connect(${JSON.stringify(fake.socketPath)});
+  `const s = require('node:net').connect(${JSON.stringify(fake.socketPath)});
    s.write(JSON.stringify({ v: 1, id: 1, cmd: 'status', args: {} }) + '\\n');
    s.once('data', (d) => { process.stdout.write(d); s.destroy(); });`,
 ];
