@@ -20,7 +20,7 @@ export async function daemonize(argv: readonly string[]): Promise<number> {
     stdio: ['ignore', 'ignore', 'ignore', 'pipe'],
     env: readyPipeEnv(),
     // Our cwd: the child reads the same argv, whose relative paths (-c ./vms) mean what they meant
-    // here; it moves to / itself once it serves (src/daemon/run.ts).
+    // here; it moves to / once it has them (src/daemon/run.ts).
   });
   const readiness = await awaitReadiness(child, STARTUP_TIMEOUT_MS);
   child.unref();

@@ -25,6 +25,9 @@ import { checkSocketPaths } from './socket-paths.js';
 export async function run(options: DaemonOptions, argv: readonly string[]): Promise<number> {
   const readyFd = takeReadyFd();
   if (!options.foreground && readyFd === null) return daemonize(argv);
+  // The daemonized child: its options are resolved against the caller's directory; from here on it
+  // holds none, and a relative `.include` reads from / at startup as at every reload.
+  if (readyFd !== null) process.chdir('/');
   // A SIGHUP (reload) or SIGUSR1 (log rotation) while starting up must not kill us: their default
   // action would. A listener on SIGUSR1 also keeps Node from opening its inspector on it, which
   // in a root daemon would hand a debugger to whoever reaches 127.0.0.1:9229.
@@ -57,10 +60,7 @@ export async function run(options: DaemonOptions, argv: readonly string[]): Prom
     daemonLog.flush();
     return fail((err as Error).message);
   }
-  if (readyFd !== null) {
-    reportReady(readyFd);
-    process.chdir('/');
-  }
+  if (readyFd !== null) reportReady(readyFd);
   process.off('SIGHUP', ignoreSignal); // SIGUSR1's stays: no moment without a listener
   return daemon.serve();
 }
