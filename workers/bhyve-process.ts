@@ -8,12 +8,12 @@ import fs from 'node:fs';
 import net from 'node:net';
 import type { Readable } from 'node:stream';
 import type { BhyveExit } from '../src/protocol/types.js';
-import { isBhyveOf, readProcess, readProcesses } from '../src/shared/process-table.js';
+import { readProcess, readProcesses } from '../src/shared/process-table.js';
 import { isProcessAlive } from '../src/shared/process.js';
 import type { BhyveRun } from './api.js';
 import { OutputFollower } from './bhyve-output.js';
 import { GO, exitFromStatus, keeperArgs, readExitRecord } from './keeper.js';
-import type { Adoption } from './run-check.js';
+import { isRunsBhyve, type Adoption } from './run-check.js';
 import type { VmLog } from './vm-log.js';
 import { workerFiles, type WorkerFiles } from './worker-files.js';
 
@@ -153,13 +153,12 @@ class KeptBhyve implements BhyveProcess {
 
   /**
    * Whether this run's bhyve still runs once its keeper is gone: its keeper no longer holds its pid
-   * from reuse, so it must still be this VM's bhyve (title) started when recorded.
+   * from reuse, so it must still be the run's bhyve (workers/run-check.ts, isRunsBhyve).
    */
   private async runsWithoutKeeper(): Promise<boolean> {
     if (!this.alive || !isProcessAlive(this.pid)) return false;
     const entry = await readProcess(this.pid).catch(() => null);
-    const { bhyveStartedAt } = this.record;
-    return entry !== null && isBhyveOf(entry, this.context.name, this.record.argv) && (bhyveStartedAt === null || entry.startedAt === bhyveStartedAt);
+    return entry !== null && isRunsBhyve(entry, this.context.name, this.record);
   }
 
   private saveOffsets(now: boolean): void {

@@ -2,8 +2,8 @@
  * Checking a recorded bhyve run against the process table before anyone acts on it: a worker
  * record is a hint, and a pid in it may since belong to any process. A run is taken over only when
  * its keeper is that VM's keeper (its command line names the VM's FIFO) started when the record
- * says, or, without a keeper, when its bhyve is that VM's bhyve (by the title bhyverun.c sets)
- * started when the record says. Used by the registry (re-attach) and by the worker that takes the
+ * says, or, without a keeper, when its bhyve is that VM's bhyve (by the title bhyverun.c sets, or
+ * the command line it was launched with) started when the record says, as our user. Used by the registry (re-attach) and by the worker that takes the
  * run over, just before it does.
  */
 import type { BhyveRun } from './api.js';
@@ -29,6 +29,16 @@ function startsAsRecorded(entry: ProcessEntry, recorded: string | null): boolean
   return recorded === null || entry.startedAt === recorded;
 }
 
+/**
+ * Whether `entry` is the bhyve of `run`, a run of VM `vm`: that VM's bhyve (its title, or the
+ * command line the run launched), started when the record says, and running as our user, as the
+ * keeper we started it from did (no other user's process is ever taken for it, even while the
+ * record has no start time yet).
+ */
+export function isRunsBhyve(entry: ProcessEntry, vm: string, run: BhyveRun): boolean {
+  return entry.uid === process.getuid?.() && isBhyveOf(entry, vm, run.argv) && startsAsRecorded(entry, run.bhyveStartedAt);
+}
+
 function describe(entry: ProcessEntry | undefined, pid: number): string {
   return entry === undefined ? `no process has pid ${pid}` : `pid ${pid} is "${entry.args.slice(0, 200)}", started ${entry.startedAt}`;
 }
@@ -47,7 +57,7 @@ export async function checkRun(vm: string, rundir: string, run: BhyveRun): Promi
     const status = readExitRecord(files.bhyveExit, run.keeperPid);
     if (status !== null) return { kind: 'finished', run, status };
   }
-  if (bhyve !== undefined && isBhyveOf(bhyve, vm, run.argv) && startsAsRecorded(bhyve, run.bhyveStartedAt)) {
+  if (bhyve !== undefined && isRunsBhyve(bhyve, vm, run)) {
     const why = run.keeperPid === null ? 'it has no keeper' : `its keeper (pid ${run.keeperPid}) is gone without recording how bhyve ended`;
     return await withKeeperOf(bhyve, files.keeperFifo, run, why);
   }

@@ -51,9 +51,8 @@ function runsCommand(entry: ProcessEntry, [program, ...args]: readonly string[])
   const tail = args.join(' ');
   if (tail !== '' && !entry.args.endsWith(` ${tail}`)) return false;
   const head = tail === '' ? entry.args : entry.args.slice(0, -tail.length - 1);
-  if (head === program || head.endsWith(` ${program}`)) return true;
-  // A program found in PATH shows as its path when it is a script that its interpreter runs.
-  return !program!.includes('/') && path.basename(head) === program;
+  // A script shows after its interpreter; one found in PATH, by its path (namesProgram).
+  return head.endsWith(` ${program}`) || namesProgram(head, program!);
 }
 
 /** Whether `entry` runs `program` (itself, or as an interpreter's script) with `name` last, whatever else. */
