@@ -45,9 +45,13 @@ function isSimulator(bhyve: string): boolean {
   return /^bhyve-sim(\.js)?$/.test(path.basename(bhyve));
 }
 
-/** Whether `entry` is a bhyve of VM `name` on our kernel, real, simulated, or a stand-in's. */
-function runsVmHere(entry: ProcessEntry, name: string, bhyve: string, ourSimKernel: string): boolean {
-  const standIn = !isSimulator(bhyve) && process.platform !== 'freebsd';
+/** Whether `bhyve` is a stand-in other than our simulator, off FreeBSD: its VM instances are out of our sight. */
+function isHiddenStandIn(bhyve: string): boolean {
+  return !isSimulator(bhyve) && process.platform !== 'freebsd';
+}
+
+/** Whether `entry` is a bhyve of VM `name` on our kernel: real, simulated, or (`standIn`) that of the stand-in `bhyve`. */
+function runsVmHere(entry: ProcessEntry, name: string, bhyve: string, standIn: boolean, ourSimKernel: string): boolean {
   if (isBhyveOf(entry, name)) return onOurKernel(entry, ourSimKernel) || (standIn && simKernelTagOf(entry.args) === null);
   return standIn && runsProgramFor(entry, bhyve, name);
 }
@@ -60,7 +64,8 @@ export async function foreignBhyves(name: string, ours: number | null, bhyve: st
   const ourSimKernel = simKernelTag(simStateDir(env));
   const anyUser = vmmOpenToGroup();
   const ourUid = process.getuid?.();
-  return (await readProcessTable()).filter((entry) => entry.pid !== ours && (anyUser || entry.uid === ourUid) && runsVmHere(entry, name, bhyve, ourSimKernel));
+  const standIn = isHiddenStandIn(bhyve);
+  return (await readProcessTable()).filter((entry) => entry.pid !== ours && (anyUser || entry.uid === ourUid) && runsVmHere(entry, name, bhyve, standIn, ourSimKernel));
 }
 
 /** Whether users other than root may run VMs here: /dev/vmmctl exists and its group may use it. */
@@ -77,8 +82,7 @@ function vmmOpenToGroup(): boolean {
  * state dir; a stand-in's instances, off FreeBSD, are out of sight.
  */
 function instanceMayExist(name: string, bhyve: string, env: NodeJS.ProcessEnv): boolean {
-  if (fs.existsSync(`/dev/vmm/${name}`) || fs.existsSync(vmmRecordPath(simStateDir(env), name))) return true;
-  return !isSimulator(bhyve) && process.platform !== 'freebsd';
+  return fs.existsSync(`/dev/vmm/${name}`) || fs.existsSync(vmmRecordPath(simStateDir(env), name)) || isHiddenStandIn(bhyve);
 }
 
 /**
