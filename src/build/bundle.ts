@@ -191,6 +191,13 @@ const OCLIF_EDITS: OclifEdit[] = [
     to: '        if (isConfig(opts) && opts._base === BASE) return opts;\n        if (isConfig(opts)) {',
   },
   {
+    // oclif measures both terminals' widths when it loads, creating process.stderr (a tty stream, or
+    // a socket for a pipe) in every run; the widths are read only to wrap help and error text.
+    file: 'screen.js',
+    from: 'exports.stdtermwidth = columns || termwidth(process.stdout);\nexports.errtermwidth = columns || termwidth(process.stderr);',
+    to: 'Object.defineProperty(exports, "stdtermwidth", { get: () => columns || termwidth(process.stdout) });\nObject.defineProperty(exports, "errtermwidth", { get: () => columns || termwidth(process.stderr) });',
+  },
+  {
     file: 'config/plugin.js',
     // The first localeCompare of a process builds an ICU collator: 8 ms of every start, to sort
     // command ids that are lowercase ASCII words, whose code-point order is the same.

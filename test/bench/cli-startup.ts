@@ -1,8 +1,9 @@
 /**
  * Benchmark (not a test): wall time of `vmstatedctl status` against a tiny fake vmstated, beside
- * `node -e 0` (Node's own start-up; issue 14's target is within 1.5x of it) and a bare node client
- * doing the same request. Each run also reports the child's own CPU time (user+system), which a busy
- * machine distorts less than wall time. Every child gets a login shell's environment (measure.ts).
+ * `node -e 0` (Node's own start-up; issue 14's target is within 1.5x of it), a bare node client
+ * doing the same request, and `vmstatedctl --version` (oclif alone: what any oclif command costs
+ * before it does anything). Each run also reports the child's own CPU time (user+system), which a
+ * busy machine distorts less than wall time. Every child gets a login shell's environment (measure.ts).
  * Run: node dist/test/bench/cli-startup.js [runs]
  */
 import { spawn } from 'node:child_process';
@@ -84,6 +85,8 @@ try {
   await measureInterleaved([
     ['node -e 0', ['-e', '0']],
     ['bare node client (status)', bareClient],
+    // oclif's own floor: the bundle, oclif's Config and its run, and no request at all.
+    ['vmstatedctl --version', [CTL_BIN, '--version']],
     ['vmstatedctl status', [CTL_BIN, '-s', fake.socketPath, 'status']],
     ['vmstatedctl --json status', [CTL_BIN, '--json', '-s', fake.socketPath, 'status']],
     ['vmstatedctl status --help', [CTL_BIN, 'status', '--help']],
