@@ -107,11 +107,14 @@ const UNUSED_BY_VMSTATEDCTL: Record<string, string> = {
  * replaced by the module that has it: '@oclif/core', whose index would bundle all of oclif's
  * modules (help, ux, semver) that vmstatedctl itself leaves out by importing subpaths only; and
  * '@inquirer/prompts', whose index brings every prompt (the editor prompt alone brings 0.5 MB of
- * iconv-lite) for the one yes/no question the plugin asks.
+ * iconv-lite) for the one yes/no question the plugin asks. That question's answer is no unless y
+ * is typed (the plugin's is yes): the nearest command to a typo may be `shutdown` or `stop`, and
+ * Enter alone must not run a command that nobody typed.
  */
 const PLUGIN_NOT_FOUND_IMPORTS: Record<string, string> = {
   '@oclif/core': "exports.toConfiguredId = require('@oclif/core/util/ids').toConfiguredId;",
-  '@inquirer/prompts': "export { default as confirm } from '@inquirer/confirm';",
+  '@inquirer/prompts':
+    "import inquirerConfirm from '@inquirer/confirm';\nexport const confirm = (config, context) => inquirerConfirm({ ...config, default: false }, context);",
 };
 
 const standIns: Plugin = {

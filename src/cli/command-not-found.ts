@@ -1,8 +1,8 @@
 /**
  * vmstatedctl's command_not_found hook (package.json `oclif.hooks`): @oclif/plugin-not-found's.
- * It says the command does not exist and, when stdin is a terminal, asks "Did you mean status?"
- * (Enter runs that command with the same arguments; n, or no answer in 10 s, ends with the usage
- * error). It is loaded only here, on the path of a mistyped command: it brings a prompt library
+ * It says the command does not exist and, when stdin is a terminal, asks "Did you mean status?
+ * (y/N)" (y runs that command with the same arguments; Enter, n, or no answer in 10 s ends with the
+ * usage error: the answer's default is set in src/build/bundle.ts). It is loaded only here, on the path of a mistyped command: it brings a prompt library
  * that no correct command needs at start-up.
  */
 import type { Hook } from '@oclif/core/hooks';
