@@ -1,6 +1,6 @@
 import { Flags } from '../src/cli/oclif.js';
 import { ControlCommand, describe, isUnreachable, vmArg } from '../src/cli/base-command.js';
-import { logLines } from '../src/cli/log-lines.js';
+import { logLines, visibleControls } from '../src/cli/log-lines.js';
 import { onInterrupt, printLine } from '../src/cli/stream.js';
 
 export default class Logs extends ControlCommand {
@@ -8,7 +8,9 @@ export default class Logs extends ControlCommand {
   static override description = describe(
     "The VM log holds every transition, hook result and hook output, and bhyve's launches, exits and " +
       'output. -n sets how many of the last lines to show; -f keeps printing new lines until Ctrl-C ' +
-      '(like tail -f). With --json the lines are JSON strings: an array, or one per line with -f.',
+      '(like tail -f). Control characters a guest wrote to its console are shown as cat -v shows them ' +
+      '(ESC as ^[), so that they cannot act on your terminal. With --json the lines are JSON strings, as ' +
+      'they are in the log: an array, or one per line with -f.',
   );
   static override examples = [
     '<%= config.bin %> logs web',
@@ -27,7 +29,7 @@ export default class Logs extends ControlCommand {
     const { args, flags } = await this.parse(Logs);
     const connection = await this.connect(flags.socket);
     const request = { vm: args.vm, n: flags.lines, follow: flags.follow };
-    const print = (line: string): void => printLine(flags.json ? JSON.stringify(line) : line);
+    const print = (line: string): void => printLine(flags.json ? JSON.stringify(line) : visibleControls(line));
     if (!flags.follow) {
       const lines = logLines(await this.vmRequest(args.vm, () => this.quickRequest<unknown>(connection, 'logs', request)));
       if (flags.json) this.printJson(lines);

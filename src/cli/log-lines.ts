@@ -11,3 +11,19 @@ export function logLines(value: unknown): string[] {
   }
   return [];
 }
+
+/**
+ * A log line as it may be shown on a terminal: a guest writes to its console, and its console goes
+ * to the VM log, so a line may hold escape sequences that would retitle or clear the terminal of
+ * whoever reads the log, or overwrite a line with a forged one. Control characters other than tab
+ * are shown as cat -v shows them (ESC as ^[, DEL as ^?, U+009B as M-^[); a line's closing CR (a
+ * console's CRLF) is dropped. --json keeps the line as it is.
+ */
+export function visibleControls(line: string): string {
+  return line.replace(/\r$/, '').replace(/[\x00-\x08\x0a-\x1f\x7f-\x9f]/g, (char) => {
+    const code = char.charCodeAt(0);
+    if (code === 0x7f) return '^?';
+    if (code > 0x7f) return `M-^${String.fromCharCode(code - 0x80 + 0x40)}`;
+    return `^${String.fromCharCode(code + 0x40)}`;
+  });
+}

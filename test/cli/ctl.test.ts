@@ -270,6 +270,16 @@ test('logs -n N prints the lines the daemon returns', async (t) => {
   assert.deepEqual(fake.requests[0]!.args, { vm: 'web', n: 2, follow: false });
 });
 
+test('logs shows the control characters a guest wrote as cat -v does, and --json keeps them', async (t) => {
+  const forged = 'X\x1b]0;PWNED\x07\x1b[2J\x1b[31mFAKE: vmstated: state running -> stopped\x1b[0m\x7f\u009b\tend\r';
+  const fake = await daemon(t, (_request, connection) => connection.reply({ lines: [forged, 'plain'] }));
+  const text = await runCtl(['-s', fake.socketPath, 'logs', 'web']);
+  assert.equal(text.code, 0, text.stderr);
+  assert.equal(text.stdout, 'X^[]0;PWNED^G^[[2J^[[31mFAKE: vmstated: state running -> stopped^[[0m^?M-^[\tend\nplain\n');
+  const json = await runCtl(['-s', fake.socketPath, '--json', 'logs', 'web']);
+  assert.deepEqual(JSON.parse(json.stdout), [forged, 'plain']);
+});
+
 test('logs -f streams lines until Ctrl-C, then exits 0', async (t) => {
   const fake = await daemon(t, (_request, connection) => {
     // vmstated streams {data: {lines}} and never sends a final reply: the client hangs up.
