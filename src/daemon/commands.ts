@@ -78,7 +78,8 @@ function lifecycle(run: (registry: Registry, vm: string) => Promise<CommandOutco
 }
 
 function eventVisible(ctl: DaemonControl, peer: PeerCredentials, event: VmEvent, only: string | undefined): boolean {
-  if (!('vm' in event)) return only === undefined;
+  // A reload's event counts the problems of every VM's config, which only root may know of.
+  if (!('vm' in event)) return only === undefined && peer.uid === 0;
   if (only !== undefined && event.vm !== only) return false;
   const entry = ctl.registry.get(event.vm);
   return entry === undefined ? peer.uid === 0 : canSee(peer, entry.config);

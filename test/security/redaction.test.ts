@@ -3,13 +3,16 @@
  * the file's content: a bhyve configfile that is a link to a root-only file must not show its
  * first line to the VM's owner (the reload a log rotation sends is enough to trigger it).
  */
+import { spawn } from 'node:child_process';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { problemsForUid, redactProblem } from '../../src/config/redact.js';
 import type { ConfigProblem } from '../../src/config/types.js';
-import { NOBODY, ctlAsNobody, envOpenToNobody, problemsAsRoot, shAsNobody } from './hostile.js';
+import { reachableCopy } from '../helpers/reachable.js';
+import { waitFor } from '../helpers/vmstated-env.js';
+import { NOBODY, asUid, ctlAsNobody, envOpenToNobody, problemsAsRoot, shAsNobody } from './hostile.js';
 
 test('redaction: anyone but root gets the kind for the message; root gets everything', () => {
   const problem: ConfigProblem = {
@@ -46,4 +49,32 @@ test('a configfile linked to a root-only file: at reload root reads the problem 
   assert.doesNotMatch(shown.stdout + shown.stderr, /SECRET|root:/);
   assert.ok(shown.stdout.includes(`${leak}/bhyve_config:1:1: error: bhyve config error`), shown.stdout);
   assert.ok(shown.stdout.includes(`${theirs}/config:0:0: error: file not trusted: owned by uid ${NOBODY}`), shown.stdout);
+});
+
+test('a reload\'s event, which counts every config\'s problems, reaches root\'s events stream only', async (t) => {
+  const env = envOpenToNobody(t, 'vmstated-sec-events-');
+  env.writeVm('mine', { owner: 'nobody' });
+  const broken = env.writeVm('broken');
+  await env.startDaemon();
+  fs.appendFileSync(path.join(broken, 'config'), 'oops = ;\n');
+
+  const events = spawn('setpriv', asUid(NOBODY, [process.execPath, reachableCopy().vmstatedctl, '-s', env.sockpath, 'events']), { cwd: '/', stdio: ['ignore', 'pipe', 'pipe'] });
+  t.after(() => events.kill('SIGKILL'));
+  let seen = '';
+  events.stdout.on('data', (chunk: Buffer) => (seen += chunk.toString()));
+  const watcher = await env.client();
+  t.after(() => watcher.close());
+  const rootEvents: Array<{ type: string }> = [];
+  await new Promise<void>((subscribed) => void watcher.events((event) => rootEvents.push(event), {}, subscribed));
+  const root = await env.client();
+  t.after(() => root.close());
+  // The stream is open once an event of nobody's own VM reaches it.
+  await root.request('start', { vm: 'mine' });
+  await waitFor('nobody\'s events stream', () => (seen.includes('"vm":"mine"') ? true : undefined));
+
+  await root.request('reload');
+  await root.request('stop', { vm: 'mine' });
+  await waitFor('the stop of mine on nobody\'s stream', () => (/"state":"stopped"/.test(seen) ? true : undefined));
+  assert.ok(rootEvents.some((event) => event.type === 'config'), `root sees the reload: ${JSON.stringify(rootEvents)}`);
+  assert.doesNotMatch(seen, /"type":"config"|"problems"/);
 });
