@@ -1,4 +1,5 @@
 /** vmstated(8): the entry point. Parses the command line, then checks, daemonizes or serves. */
+import fs from 'node:fs';
 import { EX_USAGE } from '../shared/sysexits.js';
 import { HELP, USAGE, UsageError, parseOptions } from './options.js';
 import type { DaemonOptions } from './options.js';
@@ -15,6 +16,12 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
   if (options.help) {
     process.stdout.write(HELP);
+    return 0;
+  }
+  if (options.version) {
+    // dist/src/daemon/main.js: the package root is three levels up.
+    const { version } = JSON.parse(fs.readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+    process.stdout.write(`vmstated ${version}\n`);
     return 0;
   }
   if (options.checkOnly) {

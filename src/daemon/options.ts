@@ -1,17 +1,19 @@
-/** The command line of vmstated(8): `vmstated [-hfvn] [-c configdir] [-p pidfile] [-s sockpath] ...`. */
+/** The command line of vmstated(8): `vmstated [-hfvnV] [-c configdir] [-p pidfile] [-s sockpath] ...`. */
+import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseListenAddress } from './listen-address.js';
 import type { ListenAddress } from './listen-address.js';
 
 export const USAGE =
-  'usage: vmstated [-hfvn] [-c configdir] [-p pidfile] [-s sockpath] [-l logdir] [-r rundir]\n' +
+  'usage: vmstated [-hfvnV] [-c configdir] [-p pidfile] [-s sockpath] [-l logdir] [-r rundir]\n' +
   '                [--bhyve path] [--bhyvectl path] [--metrics-listen [addr:]port]\n';
 
 export const HELP =
   USAGE +
   '\n' +
-  '  -h             print this summary and exit\n' +
+  '  -h, --help     print this summary and exit\n' +
+  '  -V, --version  print the version and exit\n' +
   '  -f             run in the foreground (log to stderr)\n' +
   '  -v             log in more detail\n' +
   '  -n             check the VM configs, print every problem, exit 1 on any error\n' +
@@ -20,8 +22,8 @@ export const HELP =
   '  -s sockpath    control socket (default /var/run/vmstated.sock)\n' +
   '  -l logdir      log directory (default /var/log/vmstated)\n' +
   '  -r rundir      run directory for VM workers (default /var/run/vmstated)\n' +
-  '  --bhyve path   bhyve executable (default /usr/sbin/bhyve)\n' +
-  '  --bhyvectl path  bhyvectl executable (default /usr/sbin/bhyvectl)\n' +
+  '  --bhyve path   bhyve executable (default /usr/sbin/bhyve; a name is looked up in PATH)\n' +
+  '  --bhyvectl path  bhyvectl executable (default /usr/sbin/bhyvectl; likewise)\n' +
   '  --metrics-listen [addr:]port\n' +
   '                 serve Prometheus metrics at http://addr:port/metrics (addr default 127.0.0.1; off by default)\n';
 
@@ -37,6 +39,7 @@ export const DEFAULTS = {
 
 export interface DaemonOptions {
   help: boolean;
+  version: boolean;
   foreground: boolean;
   verbose: boolean;
   checkOnly: boolean;
@@ -46,6 +49,7 @@ export interface DaemonOptions {
   sockpath: string;
   logdir: string;
   rundir: string;
+  /** Absolute too: a name given without a slash is looked up in PATH once, at startup. */
   bhyve: string;
   bhyvectl: string;
   /** Where the metrics listener binds; null: no listener (`vmstatedctl metrics` still works). */
@@ -54,8 +58,11 @@ export interface DaemonOptions {
 
 export class UsageError extends Error {}
 
-/** Parses argv (without node and the script); throws UsageError on a bad command line. */
-export function parseOptions(argv: readonly string[], cwd = process.cwd()): DaemonOptions {
+/**
+ * Parses argv (without node and the script); throws UsageError on a bad command line. `searchPath`
+ * is where --bhyve and --bhyvectl given as bare names are looked up.
+ */
+export function parseOptions(argv: readonly string[], cwd = process.cwd(), searchPath = process.env.PATH ?? ''): DaemonOptions {
   let values;
   try {
     ({ values } = parseArgs({
@@ -64,6 +71,9 @@ export function parseOptions(argv: readonly string[], cwd = process.cwd()): Daem
       strict: true,
       options: {
         h: { type: 'boolean', short: 'h' },
+        help: { type: 'boolean' },
+        V: { type: 'boolean', short: 'V' },
+        version: { type: 'boolean' },
         f: { type: 'boolean', short: 'f' },
         v: { type: 'boolean', short: 'v' },
         n: { type: 'boolean', short: 'n' },
@@ -78,7 +88,7 @@ export function parseOptions(argv: readonly string[], cwd = process.cwd()): Daem
       },
     }));
   } catch (err) {
-    throw new UsageError(`vmstated: ${(err as Error).message}`);
+    throw new UsageError(`vmstated: ${usageProblem(err as Error & { code?: string })}`);
   }
   const pathOption = (value: string | undefined, fallback: string, flag: string): string => {
     if (value === undefined) return fallback;
@@ -87,9 +97,10 @@ export function parseOptions(argv: readonly string[], cwd = process.cwd()): Daem
   };
   /** A program named without a slash is looked up in PATH, as a shell would. */
   const programOption = (value: string | undefined, fallback: string, flag: string): string =>
-    value !== undefined && value !== '' && !value.includes('/') ? value : pathOption(value, fallback, flag);
+    value !== undefined && value !== '' && !value.includes('/') ? lookUpProgram(value, flag, searchPath, cwd) : pathOption(value, fallback, flag);
   return {
-    help: values.h ?? false,
+    help: (values.h ?? false) || (values.help ?? false),
+    version: (values.V ?? false) || (values.version ?? false),
     foreground: values.f ?? false,
     verbose: values.v ?? false,
     checkOnly: values.n ?? false,
@@ -102,6 +113,31 @@ export function parseOptions(argv: readonly string[], cwd = process.cwd()): Daem
     bhyvectl: programOption(values.bhyvectl, DEFAULTS.bhyvectl, '--bhyvectl'),
     metricsListen: listenOption(values['metrics-listen']),
   };
+}
+
+/** node:util's parseArgs messages name a short option as `-c, --c`, an option vmstated does not have. */
+function usageProblem(err: Error & { code?: string }): string {
+  const option = /'(-\w)(?:, --\w)?(?: <value>)?'/.exec(err.message)?.[1] ?? /'(--[\w-]+)(?: <value>)?'/.exec(err.message)?.[1];
+  if (option === undefined) return err.message;
+  if (err.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') return `option ${option} needs a value`;
+  if (err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') return `unknown option ${option}`;
+  return err.message;
+}
+
+/** The executable `name` in the first directory of `searchPath` that has one (an empty entry is the working directory). */
+function lookUpProgram(name: string, flag: string, searchPath: string, cwd: string): string {
+  for (const dir of searchPath.split(':')) {
+    const candidate = path.resolve(cwd, dir === '' ? '.' : dir, name);
+    try {
+      if (fs.statSync(candidate).isFile()) {
+        fs.accessSync(candidate, fs.constants.X_OK);
+        return candidate;
+      }
+    } catch {
+      // not here, or not executable: the next directory
+    }
+  }
+  throw new UsageError(`vmstated: option ${flag}: no executable ${name} in PATH (${searchPath})`);
 }
 
 function listenOption(value: string | undefined): ListenAddress | null {

@@ -1,5 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { VMSTATED_BIN } from '../helpers/paths.js';
 import { runNode } from '../helpers/run.js';
 import { DEFAULTS, UsageError, parseOptions } from '../../src/daemon/options.js';
@@ -8,9 +11,28 @@ import { EX_USAGE } from '../../src/shared/sysexits.js';
 test('vmstated -h prints the usage summary on stdout and exits 0', async () => {
   const result = await runNode(VMSTATED_BIN, ['-h']);
   assert.equal(result.status, 0);
-  assert.match(result.stdout, /^usage: vmstated \[-hfvn\] \[-c configdir\]/);
+  assert.match(result.stdout, /^usage: vmstated \[-hfvnV\] \[-c configdir\]/);
   assert.match(result.stdout, /--bhyvectl path/);
   assert.equal(result.stderr, '');
+});
+
+test('vmstated --help is -h; -V and --version print the version', async () => {
+  const help = await runNode(VMSTATED_BIN, ['--help']);
+  assert.equal(help.status, 0);
+  assert.match(help.stdout, /^usage: vmstated /);
+  for (const flag of ['-V', '--version']) {
+    const version = await runNode(VMSTATED_BIN, [flag]);
+    assert.equal(version.status, 0, version.stderr);
+    assert.match(version.stdout, /^vmstated \d+\.\d+\.\d+\n$/);
+  }
+});
+
+test('a missing value or an unknown option is named as it was typed', async () => {
+  for (const [args, problem] of [[['-c'], 'option -c needs a value'], [['--bhyve'], 'option --bhyve needs a value'], [['-x'], 'unknown option -x']] as const) {
+    const result = await runNode(VMSTATED_BIN, [...args]);
+    assert.equal(result.status, EX_USAGE);
+    assert.equal(result.stderr.split('\n')[0], `vmstated: ${problem}`);
+  }
 });
 
 test('a bad command line prints the problem and the usage on stderr and exits 64 (EX_USAGE)', async () => {
@@ -35,11 +57,24 @@ test('the defaults are those of DESIGN.md section 6', () => {
 });
 
 test('relative paths are made absolute against the working directory; flags combine', () => {
-  const options = parseOptions(['-fvn', '-c', 'conf', '-s', '/tmp/x.sock', '--bhyve', 'sim/bhyve', '--bhyvectl', 'bhyvectl'], '/home/me');
+  const options = parseOptions(['-fvn', '-c', 'conf', '-s', '/tmp/x.sock', '--bhyve', 'sim/bhyve'], '/home/me');
   assert.equal(options.configdir, '/home/me/conf');
   assert.equal(options.sockpath, '/tmp/x.sock');
   assert.equal(options.bhyve, '/home/me/sim/bhyve');
-  assert.equal(options.bhyvectl, 'bhyvectl', 'a bare program name is left to PATH');
   assert.deepEqual([options.foreground, options.verbose, options.checkOnly], [true, true, true]);
   assert.throws(() => parseOptions(['-c', '']), UsageError);
+});
+
+test('--bhyve and --bhyvectl given as bare names are looked up in PATH at startup, and refused when not there', (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vmstated-path-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  fs.mkdirSync(path.join(dir, 'bin'));
+  fs.writeFileSync(path.join(dir, 'bin', 'fake-bhyve'), '#!/bin/sh\n', { mode: 0o755 });
+  fs.writeFileSync(path.join(dir, 'bin', 'not-executable'), '', { mode: 0o644 });
+  const searchPath = `/nonexistent:${path.join(dir, 'bin')}`;
+  const options = parseOptions(['--bhyve', 'fake-bhyve', '--bhyvectl', 'fake-bhyve'], '/', searchPath);
+  assert.equal(options.bhyve, path.join(dir, 'bin', 'fake-bhyve'));
+  assert.equal(options.bhyvectl, path.join(dir, 'bin', 'fake-bhyve'));
+  assert.throws(() => parseOptions(['--bhyve', 'not-executable'], '/', searchPath), /option --bhyve: no executable not-executable in PATH/);
+  assert.throws(() => parseOptions(['--bhyvectl', 'missing'], '/', searchPath), /option --bhyvectl: no executable missing in PATH/);
 });
