@@ -200,6 +200,8 @@ async function takeBack(registry: Registry, entry: VmEntry | undefined, vm: stri
   await registry.adoptLink(entry, workerPid, link, true);
   await withTimeout(link.api.updateConfig(entry.config), 5000, 'updateConfig');
   await entry.worker?.refreshStatus();
+  // It stopped or failed while no registry ran: nothing left to supervise.
+  if (AT_REST.has(entry.status.state)) await registry.releaseWorker(entry);
   return 'attached';
 }
 

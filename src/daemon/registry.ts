@@ -277,7 +277,8 @@ export class Registry implements WorkerListener {
     return handle;
   }
 
-  private async releaseWorker(entry: VmEntry): Promise<void> {
+  /** Lets a VM's worker go once the VM is at rest (a stopped or failed VM has no worker). */
+  async releaseWorker(entry: VmEntry): Promise<void> {
     const worker = entry.worker;
     if (worker === null) return;
     if (!(await worker.release())) return;

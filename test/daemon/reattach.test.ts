@@ -97,3 +97,24 @@ test('a worker record whose worker and bhyve are both gone is removed at start',
   assert.deepEqual([after.state, after.pid, after.workerPid], ['stopped', null, null]);
   assert.match(env.daemonLog(), /removed a stale worker record/);
 });
+
+test('a VM that came to rest while no registry ran gives its worker back when the next registry attaches', async (t) => {
+  const env = createVmstatedEnv();
+  t.after(() => env.destroy());
+  env.writeVm('web');
+  const first = await env.startDaemon();
+  const client = await env.client();
+  const { status: started } = await client.request<{ status: VmStatus }>('start', { vm: 'web' });
+  client.close();
+  await killAndWait(first);
+
+  const poweroff = spawnSync(process.execPath, [BHYVECTL_SIM_BIN, '--vm=web', '--sim-guest=poweroff'], { env: env.env, encoding: 'utf8' });
+  assert.equal(poweroff.status, 0, poweroff.stderr);
+  await waitFor('the worker to stop web on its own', () => (/-> stopped\b/.test(env.vmLog('web')) ? true : undefined));
+  assert.equal(isAlive(started.workerPid!), true, 'the worker waits for a registry to report to');
+
+  await env.startDaemon();
+  const status = await env.waitForStatus('web', (s) => s.workerPid === null);
+  assert.deepEqual([status.state, status.pid], ['stopped', null]);
+  await waitFor('the released worker to exit', () => (isAlive(started.workerPid!) ? undefined : true));
+});
