@@ -4,6 +4,7 @@
 // logs, worker run dir, simulator state and its stand-in boot ROM). No root needed.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -32,6 +33,19 @@ const checkout = checkTrustedPath(root);
 if (!checkout.trusted) {
   process.stderr.write(`demo: vmstated would refuse every VM under ${root}: ${checkout.reason}\n` +
     'demo: it uses only files nobody else may change; fix the checkout, e.g. chmod -R go-w ' + root + '\n');
+  process.exit(1);
+}
+// A second demo in the same checkout would refresh the first one's config copy under it before
+// vmstated refused to start beside it: nothing is touched while a daemon serves ./run.
+if (await answers(paths.socket)) {
+  let pid = '';
+  try {
+    pid = ` (pid ${fs.readFileSync(paths.pidfile, 'utf8').trim()})`;
+  } catch {
+    // no pidfile: the socket alone says it
+  }
+  process.stderr.write(`demo: a vmstated already serves ${path.relative(process.cwd(), paths.socket)}${pid}: this checkout's demo is running;\n` +
+    'demo: use it (the hints it printed), or stop it with Ctrl-C in its terminal first\n');
   process.exit(1);
 }
 // Modes set, not left to the umask: the daemon refuses a log or run directory others may write.
@@ -94,18 +108,35 @@ const poll = setInterval(() => {
   }
 }, 100);
 
-// Pass signals on and wait for the daemon to finish stopping the VMs. Only the first SIGINT or
-// SIGTERM: one Ctrl-C may reach us twice (from the terminal, and forwarded by `npm run`), and the
-// daemon, already stopping, would only log the second. SIGHUP (reload) is passed on every time.
+// Pass signals on and wait for the daemon to finish stopping the VMs. Only the first: one Ctrl-C
+// may reach us twice (from the terminal, and forwarded by `npm run`), and the daemon, already
+// stopping, would only log the second. A hangup (the terminal closed) stops the demo as Ctrl-C
+// does; the daemon itself, in a session of its own, reloads on SIGHUP (kill -HUP its pid).
 let stopping = false;
-for (const signal of ['SIGINT', 'SIGTERM']) {
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
   process.on(signal, () => {
-    if (!stopping) daemon.kill(signal);
+    if (!stopping) daemon.kill(signal === 'SIGHUP' ? 'SIGTERM' : signal);
     stopping = true;
   });
 }
-process.on('SIGHUP', () => daemon.kill('SIGHUP'));
 daemon.on('exit', (code, signal) => {
   clearInterval(poll);
   process.exit(code ?? (signal ? 1 : 0));
 });
+
+/** Whether something accepts connections on the Unix socket `file`. */
+function answers(file) {
+  return new Promise((resolve) => {
+    const socket = net.connect(file);
+    socket.setTimeout(2000);
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+    socket.once('timeout', () => {
+      socket.destroy();
+      resolve(false);
+    });
+  });
+}

@@ -1,15 +1,16 @@
 /**
  * `npm run demo` keeps every file it makes under ./run, as README.md promises: run bin/demo.js in a
  * throwaway copy of the checkout (its own bin/, examples/ and package.json; dist/ linked), let the
- * daemon launch the first autostarted VM (a launch writes a generated bhyve config), Ctrl-C it, then
- * compare the checkout with what it was.
+ * daemon launch the first autostarted VM (a launch writes a generated bhyve config), try a second
+ * demo beside it, hang it up, then compare the checkout with what it was.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { bootromKey } from '../../src/config/bootrom.js';
+import { isProcessAlive } from '../../src/shared/process.js';
 import { demoCheckout } from '../helpers/demo-checkout.js';
 import { waitFor } from '../helpers/vmstated-env.js';
 
@@ -41,8 +42,18 @@ test('npm run demo leaves nothing outside ./run; its copy of the examples has a 
   } catch (error) {
     throw new Error(`${(error as Error).message}\n--- demo output ---\n${output}`);
   }
-  demo.kill('SIGINT');
+  // A second demo in the same checkout refuses at once and leaves the first one's files alone.
+  const second = spawnSync(process.execPath, [path.join(checkout, 'bin', 'demo.js')], { cwd: checkout, encoding: 'utf8', timeout: 30_000 });
+  assert.equal(second.status, 1, second.stderr);
+  assert.match(second.stderr, /^demo: a vmstated already serves run\/vmstated\.sock \(pid \d+\): this checkout's demo is running;/);
+  assert.ok(fs.existsSync(path.join(copy, 'db', 'bhyve_config.generated')), 'the running demo\'s copy is untouched');
+
+  // The terminal closing (SIGHUP) stops the demo as Ctrl-C does: every VM, then the daemon.
+  const daemonPid = Number(fs.readFileSync(path.join(checkout, 'run', 'vmstated.pid'), 'utf8'));
+  demo.kill('SIGHUP');
   assert.equal(await exited, 0, output);
+  assert.equal(isProcessAlive(daemonPid), false, 'the daemon exited');
+  assert.match(fs.readFileSync(path.join(checkout, 'run', 'log', 'db.log'), 'utf8'), /-> stopped\b/);
 
   const after = snapshot(checkout);
   const outside = [...after].filter(([file, stamp]) => !file.startsWith(`run${path.sep}`) && file !== 'run' && before.get(file) !== stamp);
