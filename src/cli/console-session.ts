@@ -6,7 +6,7 @@
  * console goes on after its answer, so it speaks the protocol here itself.
  */
 import net from 'node:net';
-import { ControlError, DaemonUnreachableError } from '../protocol/client.js';
+import { ControlError, DaemonUnreachableError, unreachableError } from '../protocol/client.js';
 import { LineReader, encodeLine } from '../protocol/framing.js';
 import { PROTOCOL_VERSION } from '../protocol/types.js';
 import type { ErrorCode } from '../protocol/types.js';
@@ -142,7 +142,7 @@ function controlError(message: Message): ControlError {
 function connect(socketPath: string): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
     const socket = net.connect({ path: socketPath });
-    socket.once('error', (error: NodeJS.ErrnoException) => reject(new DaemonUnreachableError(socketPath, error.code ?? 'UNKNOWN', error.message)));
+    socket.once('error', (error: NodeJS.ErrnoException) => reject(unreachableError(socketPath, error)));
     socket.once('connect', () => {
       socket.removeAllListeners('error');
       socket.on('error', () => {}); // 'close' follows and ends the session

@@ -10,9 +10,10 @@
  *   ProtocolError           the daemon sent something that is not the protocol
  *   RequestTimeoutError     no reply within the caller's optional timeout
  *
- * The CLI's start-up time is measured: this file imports node:net and the
- * small framing module only.
+ * The CLI's start-up time is measured: this file imports node:net, node:fs (which
+ * Node has loaded anyway) and the small framing module only.
  */
+import fs from 'node:fs';
 import { connect as netConnect } from 'node:net';
 import type { Socket } from 'node:net';
 import { LineReader, encodeLine } from './framing.js';
@@ -102,6 +103,25 @@ const UNREACHABLE_REASONS: Record<string, string> = {
   ETIMEDOUT: 'timed out (ETIMEDOUT)',
 };
 
+/** Why connecting to `socketPath` failed, worded for the user: the same for every command. */
+export function unreachableError(socketPath: string, error: NodeJS.ErrnoException): DaemonUnreachableError {
+  const code = error.code ?? 'UNKNOWN';
+  return new DaemonUnreachableError(socketPath, code, notASocket(socketPath, code) ?? UNREACHABLE_REASONS[code] ?? error.message);
+}
+
+/** connect(2) on a directory or a plain file fails as if nothing listened (Linux: ECONNREFUSED). */
+function notASocket(socketPath: string, code: string): string | undefined {
+  if (code !== 'ECONNREFUSED' && code !== 'ENOTSOCK') return undefined;
+  try {
+    const stat = fs.statSync(socketPath);
+    if (stat.isDirectory()) return `it is a directory, not a socket (${code})`;
+    if (!stat.isSocket()) return `it is not a socket (${code})`;
+  } catch {
+    // gone meanwhile: the code says enough
+  }
+  return undefined;
+}
+
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
@@ -139,8 +159,7 @@ export class ControlClient {
       }, timeoutMs);
       socket.once('error', (error: NodeJS.ErrnoException) => {
         clearTimeout(timer);
-        const code = error.code ?? 'UNKNOWN';
-        reject(new DaemonUnreachableError(socketPath, code, UNREACHABLE_REASONS[code] ?? error.message));
+        reject(unreachableError(socketPath, error));
       });
       socket.once('connect', () => {
         clearTimeout(timer);

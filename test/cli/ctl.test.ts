@@ -101,15 +101,18 @@ test('status of an unknown VM: exit 1 and "vmstatedctl: <vm>: <message>" on stde
   assert.equal(result.stderr, 'vmstatedctl: ghost: no VM named "ghost"\n');
 });
 
-test('an unreachable daemon exits 3 and names the socket', async (t) => {
+test('an unreachable daemon exits 3 and names the socket, in the same words for every command (console too)', async (t) => {
   const dir = tempDir(t);
   const missing = path.join(dir, 'absent.sock');
-  for (const args of [['-s', missing, 'status'], ['start', 'web', '-s', missing]]) {
+  for (const args of [['-s', missing, 'status'], ['start', 'web', '-s', missing], ['console', 'web', '-s', missing]]) {
     const result = await runCtl(args);
     assert.equal(result.code, 3, `${args.join(' ')}: ${result.stderr}`);
-    assert.ok(result.stderr.startsWith('vmstatedctl: '), result.stderr);
-    assert.ok(result.stderr.includes(missing), result.stderr);
+    assert.equal(result.stderr, `vmstatedctl: cannot connect to vmstated at ${missing}: no such socket (ENOENT); is vmstated running? (-s / VMSTATED_SOCKET)\n`);
   }
+  // A directory (or a file) where the socket should be: Linux says ECONNREFUSED, as if nothing listened.
+  const directory = await runCtl(['-s', dir, 'status']);
+  assert.equal(directory.code, 3);
+  assert.match(directory.stderr, new RegExp(`^vmstatedctl: cannot connect to vmstated at ${dir}: it is a directory, not a socket \\(E[A-Z]+\\);`));
 });
 
 test('usage errors exit 2 without contacting the daemon', async (t) => {
