@@ -26,8 +26,11 @@ export function describeTopLevelError(error: unknown, command?: string): { exit:
   // this.exit(n) in a command: the command already said what it had to say.
   if (shaped.code === 'EEXIT') return { exit: shaped.oclif?.exit ?? EXIT.FAILED, message: null };
   if (shaped.oclif?.exit !== undefined) {
-    // oclif's own usage errors end with a hint line; keep the first lines, drop the styling.
-    const text = shaped.message.replace(/\nSee more help with --help$/, '');
+    // oclif's own usage errors end with a hint line; keep the first lines, drop the styling. A flag
+    // whose value does not parse comes as "Parsing --lines \n\tExpected ...": one line instead.
+    const text = shaped.message
+      .replace(/\nSee more help with --help$/, '')
+      .replace(/^Parsing (--?[\w-]+) \n\t(\w)/, (_, flag: string, first: string) => `${flag}: ${first.toLowerCase()}`);
     const help = command === undefined ? 'vmstatedctl --help' : `vmstatedctl ${command} --help`;
     const hint = shaped.oclif.exit === EXIT.USAGE ? `\n(see '${help}')` : '';
     return { exit: shaped.oclif.exit, message: `vmstatedctl: ${text}${hint}` };

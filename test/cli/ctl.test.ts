@@ -122,6 +122,7 @@ test('usage errors exit 2 without contacting the daemon', async (t) => {
     [['start'], /Missing 1 required arg/],
     [['stop', '--bogus', 'web'], /Nonexistent flag: --bogus/],
     [['top', '-d', '0'], /-d must be a number of seconds above 0/],
+    [['logs', 'web', '-n', '-5'], /^vmstatedctl: --lines: expected an integer greater than or equal to 0 but received: -5\n\(see 'vmstatedctl logs --help'\)\n$/],
   ];
   for (const [args, message] of cases) {
     const result = await runCtl(['-s', fake.socketPath, ...args]);
