@@ -68,12 +68,17 @@ export function bootromProblem(
   }
   const verdict = checkTrustedPath(rom);
   const exit = key === 'bootrom' ? 1 : 4;
+  // The ROM is named already: what is missing is the file, or the right name for it.
+  const where = source.fromConfig !== undefined ? "bootrom in the VM's config" : `${key} in ${names.bhyveFile}`;
+  const fixNamed = rom === firmware.file
+    ? `install the firmware: pkg install ${firmware.pkg}`
+    : `install the firmware (pkg install ${firmware.pkg}) and name ${firmware.file} in ${where}, or name a ROM that exists`;
   if (verdict.trusted) {
     if (verdict.stat.isFile()) return null;
-    return { at: named.at, message: `boot ROM ${rom} is not a regular file: bhyve would exit ${exit} at every start; ${fix}`, kind: KIND.bootrom };
+    return { at: named.at, message: `boot ROM ${rom} is not a regular file: bhyve would exit ${exit} at every start; ${fixNamed}`, kind: KIND.bootrom };
   }
   if (verdict.missing) {
-    return { at: named.at, message: `boot ROM ${rom} does not exist: bhyve would exit ${exit} at every start; ${fix}`, kind: KIND.bootrom };
+    return { at: named.at, message: `boot ROM ${rom} does not exist: bhyve would exit ${exit} at every start; ${fixNamed}`, kind: KIND.bootrom };
   }
   return { at: named.at, message: `boot ROM ${rom} is not trusted: ${verdict.reason}`, kind: untrustedKind(verdict.why) };
 }
