@@ -12,7 +12,7 @@ export default class Reload extends ControlCommand {
     'vmstated re-reads every VM config: new VMs appear (autostart ones start), removed VMs are stopped and ' +
       'dropped, and a changed config applies at once to a stopped VM and at the next start to a running one ' +
       '(status marks it; restart applies it); a broken config leaves the VM on its last good one. One sentence ' +
-      'says what happened, e.g. "reloaded: 1 added, 1 changed; 1 error: web keeps its last good config"; the ' +
+      'says what happened, e.g. "reloaded: 1 added (mail), 1 changed (db); 1 error: web keeps its last good config"; the ' +
       'problems found follow on stderr (file:line:column). The exit status is 1 when any of them is an error ' +
       '(that VM config was rejected), as with vmstated -n. Only root may reload.',
     'With --json: {added, removed, changed, kept, rejected, errors, warnings, problems}: the VM names in each ' +

@@ -15,12 +15,12 @@ function plural(count: number, noun: string): string {
   return `${count} ${noun}${count === 1 ? '' : 's'}`;
 }
 
-/** E.g. `reloaded: 1 added, 1 changed; 1 error: web keeps its last good config`. */
+/** E.g. `reloaded: 1 added (mail), 1 changed (db); 1 error: web keeps its last good config`. */
 export function reloadSentence(summary: ReloadCounts): string {
   const changes = (['added', 'changed', 'removed'] as const)
-    .map((kind) => [summary[kind]?.length ?? 0, kind] as const)
-    .filter(([count]) => count > 0)
-    .map(([count, kind]) => `${count} ${kind}`);
+    .map((kind) => [summary[kind] ?? [], kind] as const)
+    .filter(([vms]) => vms.length > 0)
+    .map(([vms, kind]) => `${vms.length} ${kind} (${vms.join(', ')})`);
   const parts = [changes.length > 0 ? changes.join(', ') : 'no change'];
   const errors = summary.errors ?? 0;
   if (errors > 0) {

@@ -59,7 +59,7 @@ test('reload says in one sentence what happened; status <vm> shows that VM\'s co
   env.writeVm('mail');
   const reload = await ctl(env, 'reload');
   assert.equal(reload.status, 1, 'an error in a config: exit 1');
-  assert.equal(reload.stdout, 'reloaded: 1 added, 1 changed; 1 error: web keeps its last good config\n');
+  assert.equal(reload.stdout, 'reloaded: 1 added (mail), 1 changed (db); 1 error: web keeps its last good config\n');
   assert.match(reload.stderr, /^vmstatedctl: .*\/web\/config:1:\d+: error: cpus must be/);
 
   const web = await ctlOk(env, 'status', 'web');
@@ -102,7 +102,7 @@ test('restart applies a config changed while the VM ran, as a start would', asyn
   const before = await ctlStatus(env, 'web');
   env.writeVm('web', { description: 'new' });
   const reload = await ctlOk(env, 'reload');
-  assert.equal(reload.stdout, 'reloaded: 1 changed\n');
+  assert.equal(reload.stdout, 'reloaded: 1 changed (web)\n');
   const pending = await ctlOk(env, 'status', 'web');
   assert.match(pending.stdout, /^web: its config changed; the change applies at the next start \(vmstatedctl restart web applies it now\)$/m);
   assert.equal((await ctlStatus(env, 'web')).description, 'old', 'a running VM keeps its config until it restarts');
