@@ -79,7 +79,7 @@ async function readConfigFile(file: string): Promise<PendingLoad> {
   if (!checkTrustedDirectory(path.dirname(file), 'VM directory', WHOLE_FILE, problems)) return { file, problems };
   let root: UclObjectNode;
   try {
-    root = parseUclFile(file, { filename: file, readFile: (included) => readTrustedFileSync(included) });
+    root = parseUclFile(file, { filename: file, readFile: (included) => readTrustedFileSync(included), isRefusal: isUntrusted });
   } catch (err) {
     reportUnparsed(file, err, problems);
     return { file, problems };
@@ -91,6 +91,11 @@ async function readConfigFile(file: string): Promise<PendingLoad> {
     problems.error(WHOLE_FILE, `internal error while checking this config (please report it): ${(err as Error).message}`, KIND.internal);
     return { file, problems };
   }
+}
+
+/** A file not trusted is an error wherever it is included, with .include(try=true) too. */
+function isUntrusted(error: unknown): boolean {
+  return error instanceof FileRefusal && error.kind === 'file not trusted';
 }
 
 function reportUnparsed(file: string, err: unknown, problems: ProblemList): void {

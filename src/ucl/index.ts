@@ -51,7 +51,8 @@ function settingsFor(options: UclParseOptions): ParserSettings {
   }
   for (const [name, value] of Object.entries(options.variables ?? {})) vars.set(name, value);
   const readFile = options.readFile ?? readFileSafely;
-  const settings: ParserSettings = { lowercase: options.lowercaseKeys === true, vars, cwd, includePaths: null, readFile };
+  const isRefusal = options.isRefusal ?? (() => false);
+  const settings: ParserSettings = { lowercase: options.lowercaseKeys === true, vars, cwd, includePaths: null, readFile, isRefusal };
   if (curFile !== undefined) settings.curFile = curFile;
   return settings;
 }

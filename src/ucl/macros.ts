@@ -161,6 +161,7 @@ function includeSingle(parser: Parser, call: MacroCall, file: string, params: In
     // (vmstated's trust rule) must see the links it goes through.
     text = readFileText(parser, path.resolve(settings.cwd, file));
   } catch (e) {
+    if (settings.isRefusal(e)) fail(call, `cannot include ${real}: ${unreadableBecause(e)}`, e);
     if (params.softFail) return 'stopped';
     if (params.mustExist) fail(call, `cannot include ${real}: ${unreadableBecause(e)}`, e);
     return 'ok';
@@ -186,7 +187,8 @@ function includeSingle(parser: Parser, call: MacroCall, file: string, params: In
     }
     result = parser.runChunk(makeChunk(text, real, params.priority, params.strategy));
   } catch (e) {
-    if (!(e instanceof UclError) || params.mustExist) throw e;
+    // try=true skips a file that does not parse, not a refusal met inside it.
+    if (!(e instanceof UclError) || params.mustExist || settings.isRefusal(e.cause)) throw e;
     result = 'ok';
   } finally {
     parser.stack.length = stackDepth;
@@ -303,7 +305,7 @@ const loadMacro: MacroHandler = (parser, _chunk, call) => {
   try {
     content = readFileText(parser, file);
   } catch (e) {
-    if (tryLoad) return 'ok';
+    if (tryLoad && !parser.settings.isRefusal(e)) return 'ok';
     return fail(call, `cannot load ${call.value}: ${unreadableBecause(e)}`, e);
   }
   const container = parser.stack[parser.stack.length - 1].node;

@@ -40,6 +40,8 @@ export interface ParserSettings {
   includePaths: string[] | null;
   /** Reads an included or loaded file; throws to refuse it. */
   readFile: (file: string) => Uint8Array;
+  /** Whether a readFile error is reported even where a missing file is not (UclParseOptions.isRefusal). */
+  isRefusal: (error: unknown) => boolean;
 }
 
 const enum State { Key, Value, AfterValue }
@@ -655,6 +657,7 @@ export class Parser {
       cwd: this.settings.cwd,
       includePaths: null,
       readFile: this.settings.readFile,
+      isRefusal: this.settings.isRefusal,
     });
     try {
       return sub.parseDocument(argsText, undefined);

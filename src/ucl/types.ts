@@ -78,4 +78,10 @@ export interface UclParseOptions {
    * Default: regular files only, opened without blocking, at most 1 MiB (src/shared/safe-read.ts).
    */
   readFile?: (file: string) => Uint8Array;
+  /**
+   * Whether an error of readFile is a refusal that `.include(try=true)` and `.load(try=true)` must
+   * report, not skip as they skip a file that is missing (vmstated: a file that is not trusted).
+   * Default: none is.
+   */
+  isRefusal?: (error: unknown) => boolean;
 }

@@ -141,3 +141,26 @@ test("the examples name FreeBSD's firmware: on a host without it, the missing bo
   }
   assert.deepEqual(load.problems.map((p) => [p.vm, p.severity, /boot ROM/.test(p.message)]), [['build', 'error', true], ['db', 'error', true], ['web', 'error', true]]);
 });
+
+test('an included file that is not trusted is an error at its .include, with try=true too; a missing one is skipped with try=true', async (t) => {
+  const configdir = tempDir(t);
+  const shared = path.join(configdir, 'shared.conf');
+  fs.writeFileSync(shared, 'cpus = 2;\n');
+  fs.chmodSync(shared, 0o664); // writable by group: not trusted
+  const includes = {
+    plain: `.include "${shared}"`,
+    tried: `.include(try=true) "${shared}"`,
+    globbed: `.include(try=true,glob=true) "${configdir}/share*.conf"`,
+    loaded: `.load(try=true,key="description") "${shared}"`,
+    missing: `.include(try=true) "${configdir}/absent.conf"`,
+  };
+  for (const [vm, include] of Object.entries(includes)) writeVm(configdir, vm, `${vm} {\n  configfile = bhyve_config;\n  ${include}\n}\n`);
+  const load = await loadConfigDir(configdir);
+  assert.deepEqual(load.vms.map((vm) => vm.name), ['missing']);
+  for (const vm of ['plain', 'tried', 'globbed', 'loaded']) {
+    const problem = onlyProblem(load.problems.filter((p) => p.file === path.join(configdir, vm, 'config')));
+    assert.equal(problem.severity, 'error', vm);
+    assert.deepEqual([problem.line, problem.column], [3, 3], `${vm}: at its .include or .load`);
+    assert.match(problem.message, new RegExp(`^cannot (include|load) \\S+: is not trusted: ${shared}: writable by group`), vm);
+  }
+});
