@@ -11,7 +11,7 @@ import type { DaemonMetrics } from './metrics.js';
 import { attachConsole, consoleInput } from './console-relay.js';
 import { LimitError } from './connection-limits.js';
 import { followLines, tailLines } from './log-tail.js';
-import { CommandError } from './registry.js';
+import { CommandError, SupersededError } from './registry.js';
 import type { Registry } from './registry.js';
 import type { ReloadSummary } from './reload.js';
 import type { ParsedRequest, RequestHandler, Session } from './server.js';
@@ -68,7 +68,10 @@ function lifecycle(run: (registry: Registry, vm: string) => Promise<CommandOutco
     ctl.registry.log.info({ vm: entry.name, uid: session.peer.uid, peerPid: session.peer.pid }, `${request.cmd} ${entry.name} requested`);
     const pending = run(ctl.registry, entry.name);
     if (request.args.wait === false) {
-      pending.catch((err: unknown) => ctl.registry.log.error({ vm: entry.name, cmd: request.cmd, err }, 'command failed'));
+      // A command ended before it ran is logged once with all the others it ended with (registry.ts).
+      pending.catch((err: unknown) => {
+        if (!(err instanceof SupersededError)) ctl.registry.log.error({ vm: entry.name, cmd: request.cmd, err }, 'command failed');
+      });
       return { ok: true, status: entry.status };
     }
     const outcome = await pending;

@@ -5,9 +5,10 @@
 import { EventEmitter } from 'node:events';
 import path from 'node:path';
 import type { ConfigProblem, VmConfig } from '../config/types.js';
-import type { ErrorCode, TransitionReason, VmEvent, VmStatus } from '../protocol/types.js';
+import type { TransitionReason, VmEvent, VmStatus } from '../protocol/types.js';
 import type { BhyveRun, CommandOutcome, WorkerSpec } from '../../workers/api.js';
 import { appendVmLogLine, transitionText } from '../../workers/vm-log.js';
+import { CommandError, SupersededError } from './command-error.js';
 import type { Logger } from './logger.js';
 import { startTiers, tierDelayMs } from './order.js';
 import { recoverLostWorker } from './reattach.js';
@@ -30,17 +31,8 @@ export interface RegistryOptions {
   log: Logger;
 }
 
-/** A request that cannot be carried out, with the protocol's error code. */
-export class CommandError extends Error {
-  constructor(
-    readonly code: ErrorCode,
-    message: string,
-    /** A failed start: bhyve's last stderr lines, for the reply (ReplyError). */
-    readonly bhyveStderr?: string[],
-  ) {
-    super(message);
-  }
-}
+// The request handlers import them from here, with the registry that throws them.
+export { CommandError, SupersededError };
 
 export class Registry implements WorkerListener {
   readonly entries = new Map<string, VmEntry>();
@@ -143,9 +135,13 @@ export class Registry implements WorkerListener {
 
   start(name: string): Promise<CommandOutcome> {
     const entry = this.mustGet(name);
-    if (this.stopping) throw new CommandError('INVALID_STATE', 'vmstated is shutting down; it starts no VM now');
+    this.refuseWhileShuttingDown();
     if (entry.removing) throw new CommandError('INVALID_STATE', `VM "${name}": removed from the configs; it cannot be started`);
-    return entry.enqueue(() => this.startNow(entry));
+    return entry.queue.command(() => this.startNow(entry));
+  }
+
+  private refuseWhileShuttingDown(): void {
+    if (this.stopping) throw new CommandError('INVALID_STATE', 'vmstated is shutting down; it starts no VM now');
   }
 
   /** The body of a start, run in the VM's queue slot. */
@@ -166,9 +162,15 @@ export class Registry implements WorkerListener {
     return this.settle(entry, await this.call(entry, () => worker.api.start()));
   }
 
+  /**
+   * A stop ends the commands waiting on the VM (not the one that runs): whatever they would do,
+   * the stop undoes, and it is the admin's way out of a queue someone filled.
+   */
   stop(name: string, reason: 'stop' | 'shutdown' = 'stop'): Promise<CommandOutcome> {
     const entry = this.mustGet(name);
-    return entry.enqueue(async () => {
+    const ended = entry.queue.endWaitingCommands(new SupersededError(`VM "${name}": superseded by a stop before it ran`));
+    if (ended > 0) this.log.info({ vm: name, ended }, `${name}: a stop superseded ${ended} waiting command${ended === 1 ? '' : 's'}`);
+    return entry.queue.command(async () => {
       // A bhyve left without a worker (its take-over failed) is taken over again, to be stopped.
       if (entry.worker === null && entry.orphan !== null) await this.adoptBhyve(entry, entry.orphan.run, entry.orphan.restartHistory, entry.orphan.config);
       const worker = entry.worker;
@@ -181,7 +183,8 @@ export class Registry implements WorkerListener {
   restart(name: string): Promise<CommandOutcome> {
     const entry = this.mustGet(name);
     if (entry.worker === null) return this.start(name);
-    return entry.enqueue(async () => {
+    this.refuseWhileShuttingDown();
+    return entry.queue.command(async () => {
       const worker = entry.worker;
       // The worker went away while the restart waited in line: start afresh.
       if (worker === null) return this.startNow(entry);
@@ -191,7 +194,7 @@ export class Registry implements WorkerListener {
 
   failreset(name: string): Promise<CommandOutcome> {
     const entry = this.mustGet(name);
-    return entry.enqueue(async () => {
+    return entry.queue.command(async () => {
       const worker = entry.worker;
       if (worker !== null) {
         const outcome = await this.call(entry, () => worker.api.failreset());
@@ -307,7 +310,7 @@ export class Registry implements WorkerListener {
     }
     // A VM that came to rest by itself (guest poweroff, failure) gives its worker back.
     if (entry !== undefined && entry.worker === handle && events.some((e) => e.type === 'state' && AT_REST.has(e.state))) {
-      void entry.enqueue(async () => {
+      void entry.queue.internal(async () => {
         if (entry.worker !== handle) return;
         try {
           await handle.refreshStatus();
@@ -329,7 +332,7 @@ export class Registry implements WorkerListener {
     if (entry === undefined || entry.worker !== handle) return;
     entry.worker = null;
     this.log.error({ vm: entry.name, workerPid: handle.pid, bhyvePid: entry.status.pid }, 'worker connection lost');
-    void entry.enqueue(async () => {
+    void entry.queue.internal(async () => {
       try {
         await recoverLostWorker(this, entry, handle.pid);
       } catch (err) {
@@ -400,6 +403,7 @@ export class Registry implements WorkerListener {
    */
   async shutdown(keepVms: boolean): Promise<void> {
     this.stopping = true;
+    this.endWaitingCommands();
     if (keepVms) {
       for (const entry of this.entries.values()) entry.worker?.detach();
       await this.flushRestingState();
@@ -421,6 +425,21 @@ export class Registry implements WorkerListener {
     }
     for (const entry of this.entries.values()) entry.worker?.detach();
     await this.flushRestingState();
+  }
+
+  /**
+   * At shutdown, the commands waiting on every VM end at once (their callers get the error), not
+   * one by one as each VM's turn comes: one line in the log says how many.
+   */
+  private endWaitingCommands(): void {
+    let ended = 0;
+    const vms: string[] = [];
+    for (const entry of this.entries.values()) {
+      const count = entry.queue.endWaitingCommands(new SupersededError(`VM "${entry.name}": dropped before it ran: vmstated is shutting down`));
+      if (count > 0) vms.push(entry.name);
+      ended += count;
+    }
+    if (ended > 0) this.log.warn({ ended, vms }, `shutting down: ${ended} waiting command${ended === 1 ? '' : 's'} dropped`);
   }
 
   /** A new record, e.g. from a reload; it needs no worker until it starts. */

@@ -120,7 +120,7 @@ export class ControlServer {
 
   /** Writes why and closes; waits a moment for the peer to read it unless many refused ones wait already. */
   private refuse(socket: net.Socket, peer: PeerCredentials, message: string): void {
-    this.logRefusal(peer.uid, message);
+    this.logRefusal(peer.uid, `connection refused: ${message}`);
     const linger = this.lingering < MAX_LINGERING;
     if (linger) {
       this.lingering += 1;
@@ -129,11 +129,11 @@ export class ControlServer {
     closeWithLimitError(socket, `connection refused: ${message}`, linger);
   }
 
-  private logRefusal(uid: number, message: string): void {
+  private logRefusal(uid: number, refusal: string): void {
     const now = Date.now();
     if (now - (this.lastRefusalLogged.get(uid) ?? -Infinity) < REFUSAL_LOG_INTERVAL_MS) return;
     this.lastRefusalLogged.set(uid, now);
-    this.log.warn({ uid }, `connection refused: ${message} (further refusals of this user in the next minute are not logged)`);
+    this.log.warn({ uid }, `${refusal} (further refusals of this user in the next minute are not logged)`);
   }
 
   private async dispatch(line: string, session: Session): Promise<void> {
@@ -151,7 +151,7 @@ export class ControlServer {
     } catch (err) {
       const what = `request ${JSON.stringify(request.id)} (${request.cmd})`;
       if (err instanceof LimitError) {
-        this.logRefusal(session.peer.uid, err.message);
+        this.logRefusal(session.peer.uid, `${what} refused: ${err.message}`);
         session.send(errorReply(request.id, err.code, `${what}: ${err.message}`));
         return;
       }

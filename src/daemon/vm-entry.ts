@@ -4,6 +4,7 @@ import type { VmConfig } from '../config/types.js';
 import type { VmState, VmStatus } from '../protocol/types.js';
 import type { BhyveRun } from '../../workers/api.js';
 import { vmStatus } from '../protocol/vm-status.js';
+import { LifecycleQueue } from './lifecycle-queue.js';
 import type { WorkerHandle } from './worker-handle.js';
 
 /** States in which the VM has no bhyve and needs no worker. */
@@ -72,13 +73,15 @@ export class VmEntry {
   private currentStatus: VmStatus;
   /** statusJson's cache: the JSON of `status`, and what it was made from. */
   private encoded: { from: VmStatus; configRemoved: boolean; json: string } | null = null;
-  private tail: Promise<unknown> = Promise.resolve();
+  /** Its lifecycle operations, one after another (see LifecycleQueue). */
+  readonly queue: LifecycleQueue;
 
   constructor(
     public config: VmConfig,
     status: VmStatus = restingStatus(config),
   ) {
     this.currentStatus = status;
+    this.queue = new LifecycleQueue(config.name);
   }
 
   get name(): string {
@@ -132,16 +135,6 @@ export class VmEntry {
   /** True while the VM runs on a stand-in config because its config was removed. */
   get configRemoved(): boolean {
     return this.removedStandIn !== null && this.config === this.removedStandIn;
-  }
-
-  /**
-   * Runs lifecycle operations (spawn, start, stop, release) one after another, so that two
-   * starts never spawn two workers and a stop sent during a start waits for it.
-   */
-  enqueue<T>(operation: () => Promise<T>): Promise<T> {
-    const result = this.tail.then(operation, operation);
-    this.tail = result.catch(() => {});
-    return result;
   }
 
   /** Records a state the registry decided itself (no worker to ask). */

@@ -110,7 +110,7 @@ export type ErrorCode =
   | 'FORBIDDEN' // the caller may see the VM but not do this
   | 'INVALID_STATE' // e.g. failreset on a VM that is not failed
   | 'FAILED' // the action was carried out and failed (the VM is now failed)
-  | 'LIMIT' // over a limit of the control socket (connections, streams per user; idle): the message says which and its value
+  | 'LIMIT' // over a limit of the control socket (connections, streams per user; idle) or of the commands waiting on a VM: the message says which and its value
   | 'INTERNAL';
 
 export interface ReplyOk<T = unknown> {

@@ -1,7 +1,8 @@
 /**
  * A hostile local user's client of vmstated.sock, run as an unprivileged uid by the security tests.
  * Self-contained (node: modules only): the tests copy it to a directory that user can reach, so it
- * works wherever the checkout lives. Usage: node hostile-client.mjs MODE SOCKET COUNT
+ * works wherever the checkout lives. Usage: node hostile-client.mjs MODE SOCKET COUNT, or
+ * node hostile-client.mjs pipeline SOCKET REQUESTS
  *
  *   hold   opens COUNT connections, one after the other, sends `status` on each and keeps the
  *          ones served; prints {"served":N,"refused":M,"message":FIRST_REFUSAL} at the end.
@@ -11,8 +12,10 @@
  *   storm  keeps 64 `status` requests in flight on each of COUNT connections, sending one for
  *          each reply, as fast as the daemon answers; prints {"storming":COUNT} once all are
  *          answering, then {"answered":N} for each line it reads on stdin.
+ *   pipeline  writes REQUESTS (a JSON array of request objects) on one connection in one write,
+ *          without waiting for a reply, then prints each reply as {"reply":REPLY} as it comes.
  *
- * Both stay until killed, holding what they opened.
+ * All stay until killed, holding what they opened.
  */
 import net from 'node:net';
 import readline from 'node:readline';
@@ -99,7 +102,22 @@ function storm(): void {
   readline.createInterface({ input: process.stdin }).on('line', () => print({ answered }));
 }
 
+function pipeline(): void {
+  const requests = JSON.parse(countText!) as unknown[];
+  const socket = net.connect(socketPath);
+  socket.on('error', (error) => print({ error: error.message }));
+  let buffered = '';
+  socket.on('data', (chunk: Buffer) => {
+    buffered += chunk.toString('utf8');
+    const lines = buffered.split('\n');
+    buffered = lines.pop() ?? '';
+    for (const line of lines) print({ reply: JSON.parse(line) });
+  });
+  socket.write(requests.map((request) => JSON.stringify(request) + '\n').join(''));
+}
+
 if (mode === 'hold') hold();
+else if (mode === 'pipeline') pipeline();
 else if (mode === 'flood') flood();
 else if (mode === 'storm') storm();
 else {

@@ -96,6 +96,15 @@ export async function problemsAsRoot(env: VmstatedEnv): Promise<ConfigProblem[]>
 
 export type HostileMode = 'hold' | 'flood' | 'storm';
 
+/** A reply line as the hostile client's pipeline mode prints it. */
+export interface PipelinedReply {
+  v: number;
+  id: number | string | null;
+  ok: boolean;
+  result?: unknown;
+  error?: { code: string; message: string };
+}
+
 /** The hostile client running as `uid`; its JSON lines in order. */
 export class Hostile {
   private readonly lines: unknown[] = [];
@@ -106,6 +115,24 @@ export class Hostile {
   static start(uid: number, mode: HostileMode, socket: string, count: number): Hostile {
     const command = [process.execPath, reachableCopy().hostileClient, mode, socket, String(count)];
     return new Hostile(spawn('setpriv', asUid(uid, command), { stdio: 'pipe', cwd: '/' }));
+  }
+
+  /** The pipeline client: `requests` written at once on one connection; see replies(). */
+  static pipeline(uid: number, socket: string, requests: readonly object[]): Hostile {
+    const command = [process.execPath, reachableCopy().hostileClient, 'pipeline', socket, JSON.stringify(requests)];
+    return new Hostile(spawn('setpriv', asUid(uid, command), { stdio: 'pipe', cwd: '/' }));
+  }
+
+  /** The pipeline client's replies so far, once there are at least `count`. */
+  async replies(count: number): Promise<PipelinedReply[]> {
+    try {
+      return await waitFor(`${count} replies to the pipelined requests`, () => {
+        const replies = this.lines.flatMap((line) => (typeof line === 'object' && line !== null && 'reply' in line ? [line.reply as PipelinedReply] : []));
+        return replies.length >= count ? replies : undefined;
+      }, 30_000);
+    } catch (err) {
+      throw new Error(`${(err as Error).message}; the client printed ${JSON.stringify(this.lines)}`);
+    }
   }
 
   /** The first line (after `skip` of them) that has `key`. */

@@ -1,0 +1,91 @@
+/**
+ * The line of one VM's lifecycle operations (spawn, start, stop, release), run one after another
+ * so that two starts never spawn two workers and a stop sent during a start waits for it.
+ *
+ * Clients' commands wait in it only a few at a time, and can be ended before they run (a stop
+ * supersedes them; so does the shutdown). The registry's own operations (giving back the worker
+ * of a VM that came to rest, recovering a lost worker) are never refused nor ended: each answers
+ * one event of a worker, not a request, and what they do must happen.
+ */
+import { LimitError } from './connection-limits.js';
+
+/**
+ * Four covers what a person or a script means to queue (a restart, a stop, a start behind the
+ * command that runs) with room for a second user. Each waiting command may take a whole stop
+ * escalation plus its hooks to run, so the bound is also what keeps a caller from waiting behind
+ * a queue it cannot see the end of, and what a flooding client can make the daemon hold.
+ * vmstated(8), Limits, states it.
+ */
+export const MAX_WAITING_COMMANDS = 4;
+
+interface Queued {
+  operation: () => Promise<unknown>;
+  resolve: (value: unknown) => void;
+  reject: (reason: unknown) => void;
+  /** A client's command (counted, may be ended); false for the registry's own operations. */
+  isCommand: boolean;
+}
+
+export class LifecycleQueue {
+  private queued: Queued[] = [];
+  private commandsWaiting = 0;
+  private busy = false;
+
+  constructor(
+    /** The VM, as the refusal names it. */
+    private readonly vm: string,
+    readonly maxWaiting = MAX_WAITING_COMMANDS,
+  ) {}
+
+  /** Client commands queued behind the operation that runs (not counting it). */
+  get waiting(): number {
+    return this.commandsWaiting;
+  }
+
+  /** Queues a client's command; throws LimitError (at once) when maxWaiting already wait. */
+  command<T>(operation: () => Promise<T>): Promise<T> {
+    if (this.commandsWaiting >= this.maxWaiting) {
+      throw new LimitError(`VM "${this.vm}" already has ${this.maxWaiting} commands waiting, the limit per VM; try again when they have run`);
+    }
+    return this.add(operation, true);
+  }
+
+  /** Queues an operation of the registry's own: never refused, never ended before it runs. */
+  internal<T>(operation: () => Promise<T>): Promise<T> {
+    return this.add(operation, false);
+  }
+
+  /** Ends every client command still waiting (not the one that runs) with `error`; returns how many. */
+  endWaitingCommands(error: Error): number {
+    if (this.commandsWaiting === 0) return 0;
+    const ended = this.queued.filter((queued) => queued.isCommand);
+    this.queued = this.queued.filter((queued) => !queued.isCommand);
+    this.commandsWaiting = 0;
+    for (const queued of ended) queued.reject(error);
+    return ended.length;
+  }
+
+  private add<T>(operation: () => Promise<T>, isCommand: boolean): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.queued.push({ operation, resolve: resolve as (value: unknown) => void, reject, isCommand });
+      if (isCommand) this.commandsWaiting += 1;
+      this.runNext();
+    });
+  }
+
+  private runNext(): void {
+    if (this.busy) return;
+    const next = this.queued.shift();
+    if (next === undefined) return;
+    this.busy = true;
+    if (next.isCommand) this.commandsWaiting -= 1;
+    // In a microtask: the caller that queued it finishes its synchronous part first.
+    void Promise.resolve()
+      .then(next.operation)
+      .then(next.resolve, next.reject)
+      .finally(() => {
+        this.busy = false;
+        this.runNext();
+      });
+  }
+}

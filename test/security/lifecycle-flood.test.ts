@@ -1,0 +1,157 @@
+/**
+ * A VM's owner (nobody, switched to with setpriv) pipelines lifecycle commands with wait:false
+ * against a real daemon running as root. Only a few wait on the VM (the rest are refused with
+ * LIMIT), a stop supersedes the waiting ones, so root's stop runs right after the step under way,
+ * and a shutdown drops them at once with one line in the log.
+ *
+ * web's `restarting` hook holds the first restart until the test creates a file: while it runs,
+ * everything else the owner sends has to wait, so what waits and what is refused does not depend
+ * on timing.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { MAX_WAITING_COMMANDS } from '../../src/daemon/lifecycle-queue.js';
+import type { ControlClient } from '../../src/protocol/client.js';
+import type { VmEvent, VmState, VmStatus } from '../../src/protocol/types.js';
+import { isProcessAlive } from '../../src/shared/process.js';
+import { waitFor } from '../helpers/vmstated-env.js';
+import type { VmstatedEnv } from '../helpers/vmstated-env.js';
+import { Hostile, NOBODY, ctlAsNobody, envOpenToNobody } from './hostile.js';
+import type { PipelinedReply } from './hostile.js';
+
+interface Lifecycle {
+  cmd: 'start' | 'stop' | 'restart';
+  wait: boolean;
+}
+
+function requests(commands: readonly Lifecycle[]): object[] {
+  return commands.map(({ cmd, wait }, id) => ({ v: 1, id, cmd, args: { vm: 'web', wait } }));
+}
+
+const LIMIT_MESSAGE = `VM "web" already has ${MAX_WAITING_COMMANDS} commands waiting, the limit per VM; try again when they have run`;
+
+/**
+ * web, owned by nobody and running, whose restarts stop in their `restarting` hook until release()
+ * is called; the states of its state events, as root's event stream brings them.
+ */
+async function webHeldInRestarts(env: VmstatedEnv, t: { after(fn: () => unknown): void }): Promise<{ root: ControlClient; states: VmState[]; release(): void }> {
+  const releaseFile = path.join(env.dir, 'release-restart');
+  env.writeVm('web', { owner: 'nobody', hooktimeout: '120s' }, { hooks: { restarting: `while [ ! -e '${releaseFile}' ]; do sleep 0.05; done` } });
+  await env.startDaemon();
+  const root = await env.client();
+  const watcher = await env.client();
+  t.after(() => {
+    root.close();
+    watcher.close();
+  });
+  const states: VmState[] = [];
+  await new Promise<void>((subscribed, failed) => {
+    watcher.events((event: VmEvent) => {
+      // A state whose hook runs first comes twice (the second brings forceAt): one step, counted once.
+      if (event.type === 'state' && event.vm === 'web' && states.at(-1) !== event.state) states.push(event.state);
+    }, { vm: 'web' }, subscribed).catch(failed);
+  });
+  await root.request('start', { vm: 'web' });
+  await waitFor('root\'s event stream to carry the start', () => (states.includes('running') ? true : undefined));
+  return { root, states, release: () => fs.writeFileSync(releaseFile, '') };
+}
+
+/** The messages of the daemon log (JSON lines). */
+function logMessages(env: VmstatedEnv): string[] {
+  return env.daemonLog().split('\n').filter((line) => line !== '').map((line) => String((JSON.parse(line) as { msg?: unknown }).msg));
+}
+
+function byId(replies: readonly PipelinedReply[]): Map<unknown, PipelinedReply> {
+  return new Map(replies.map((reply) => [reply.id, reply]));
+}
+
+test('the owner pipelines 40 restarts and stops: only a few wait, the rest are refused with LIMIT; root\'s stop supersedes the waiting ones and runs after the restart under way', { timeout: 120_000 }, async (t) => {
+  const env = envOpenToNobody(t, 'vmstated-lifecycle-flood-');
+  const { root, states, release } = await webHeldInRestarts(env, t);
+  const startOfFlood = states.length;
+
+  // A restart that runs (held in its hook), 19 stops and restarts by turns (each stop supersedes
+  // what waits, so no more than two ever wait), 3 restarts that wait for their outcome (the
+  // waiting commands are then the last stop and these), and 17 restarts over the bound.
+  const alternating: Lifecycle[] = Array.from({ length: 19 }, (_, i) => ({ cmd: i % 2 === 0 ? 'stop' : 'restart', wait: false }));
+  const waitingForOutcome: Lifecycle[] = Array.from({ length: MAX_WAITING_COMMANDS - 1 }, () => ({ cmd: 'restart', wait: true }));
+  const overBound: Lifecycle[] = Array.from({ length: 40 - 20 - waitingForOutcome.length }, () => ({ cmd: 'restart', wait: false }));
+  const flood = [{ cmd: 'restart', wait: false } as Lifecycle, ...alternating, ...waitingForOutcome, ...overBound];
+  const owner = Hostile.pipeline(NOBODY, env.sockpath, requests(flood));
+  t.after(() => owner.stop());
+
+  const answeredAtOnce = byId(await owner.replies(flood.length - waitingForOutcome.length));
+  const accepted = [...answeredAtOnce.values()].filter((reply) => reply.ok).map((reply) => reply.id);
+  const refused = [...answeredAtOnce.values()].filter((reply) => !reply.ok);
+  assert.deepEqual(accepted.sort((a, b) => Number(a) - Number(b)), Array.from({ length: 20 }, (_, id) => id), 'the restart under way and the alternating ones are accepted');
+  assert.equal(refused.length, overBound.length, 'every command over the bound is refused: the queue does not grow');
+  for (const reply of refused) {
+    assert.deepEqual(reply.error, { code: 'LIMIT', message: `request ${reply.id} (restart): ${LIMIT_MESSAGE}` });
+  }
+  await waitFor('web to be held in its restarting hook', () => (states.includes('restarting') ? true : undefined));
+  const cli = ctlAsNobody(env, 'restart', 'web');
+  assert.equal(cli.status, 1, 'vmstatedctl reports the refusal as a failure');
+  assert.ok(cli.stderr.includes(LIMIT_MESSAGE), cli.stderr);
+
+  // Root is held to the bound too, but a stop makes room: it ends every waiting command.
+  const rootRestart = root.request('restart', { vm: 'web', wait: false });
+  await assert.rejects(rootRestart, (err: Error & { code?: string }) => err.code === 'LIMIT' && err.message.endsWith(LIMIT_MESSAGE));
+  const rootStop = root.request<{ ok: boolean; status: VmStatus }>('stop', { vm: 'web' });
+  // While the restart is still held: those that waited for their outcome are told at once.
+  const all = byId(await owner.replies(flood.length));
+  for (let id = 20; id < 20 + waitingForOutcome.length; id++) {
+    assert.deepEqual(all.get(id)?.error, { code: 'INVALID_STATE', message: `request ${id} (restart): VM "web": superseded by a stop before it ran` });
+  }
+  assert.equal(states.filter((state) => state === 'restarting').length, 1);
+  assert.equal(states.at(-1), 'restarting', 'the restart is still held in its hook');
+
+  release();
+  const stopped = await rootStop;
+  assert.equal(stopped.status.state, 'stopped');
+  // One restart cycle (the one under way), then root's stop: nothing the owner queued ran.
+  assert.deepEqual(states.slice(startOfFlood), ['restarting', 'restarted', 'running', 'stopping', 'stop_storage', 'stop_network', 'stopped']);
+  assert.equal((await env.status('web')).state, 'stopped');
+
+  const log = logMessages(env);
+  assert.equal(log.at(log.indexOf('stop web requested', log.indexOf('request 2 (restart) refused: ' + LIMIT_MESSAGE + ' (further refusals of this user in the next minute are not logged)')) + 1), 'web: a stop superseded 4 waiting commands', 'root\'s stop ended the last stop of the owner and the three waiting restarts');
+  assert.equal(log.filter((msg) => msg === 'command failed').length, 0, 'a superseded command is not an error of its own');
+  assert.equal(log.filter((msg) => msg.includes(LIMIT_MESSAGE)).length, 2, 'refusals are logged once a minute per user: nobody\'s first, root\'s');
+});
+
+test('a shutdown drops the commands waiting on a VM at once, with one line in the log; meanwhile start and restart are refused', { timeout: 120_000 }, async (t) => {
+  const env = envOpenToNobody(t, 'vmstated-lifecycle-shutdown-');
+  const { states, release } = await webHeldInRestarts(env, t);
+  const daemonPid = env.daemonPid()!;
+
+  // One restart under way, the bound's worth waiting (the last one for its outcome), the rest refused.
+  const flood: Lifecycle[] = Array.from({ length: 20 }, (_, id) => ({ cmd: 'restart', wait: id === MAX_WAITING_COMMANDS }));
+  const owner = Hostile.pipeline(NOBODY, env.sockpath, requests(flood));
+  t.after(() => owner.stop());
+  const atOnce = await owner.replies(flood.length - 1);
+  assert.equal(atOnce.filter((reply) => reply.error?.code === 'LIMIT').length, flood.length - 1 - MAX_WAITING_COMMANDS);
+  await waitFor('web to be held in its restarting hook', () => (states.includes('restarting') ? true : undefined));
+
+  process.kill(daemonPid, 'SIGTERM');
+  const dropped = byId(await owner.replies(flood.length)).get(MAX_WAITING_COMMANDS);
+  assert.deepEqual(dropped?.error, {
+    code: 'INVALID_STATE',
+    message: `request ${MAX_WAITING_COMMANDS} (restart): VM "web": dropped before it ran: vmstated is shutting down`,
+  });
+
+  // The daemon waits for the restart under way before it stops web: it still answers.
+  const late = Hostile.pipeline(NOBODY, env.sockpath, requests([{ cmd: 'restart', wait: false }, { cmd: 'start', wait: false }]));
+  t.after(() => late.stop());
+  const lateReplies = byId(await late.replies(2));
+  assert.deepEqual(lateReplies.get(0)?.error, { code: 'INVALID_STATE', message: 'request 0 (restart): vmstated is shutting down; it starts no VM now' });
+  assert.deepEqual(lateReplies.get(1)?.error, { code: 'INVALID_STATE', message: 'request 1 (start): vmstated is shutting down; it starts no VM now' });
+  assert.equal(states.at(-1), 'restarting', 'the restart is still held in its hook');
+
+  release();
+  await waitFor('the daemon to exit', () => (isProcessAlive(daemonPid) ? undefined : true), 60_000);
+  const log = logMessages(env);
+  assert.deepEqual(log.filter((msg) => /dropped|command failed/.test(msg)), [`shutting down: ${MAX_WAITING_COMMANDS} waiting commands dropped`], 'one line for all');
+  await waitFor('root\'s event stream to carry the stop', () => (states.at(-1) === 'stopped' ? true : undefined));
+  assert.equal(states.filter((state) => state === 'restarting').length, 1, 'no queued restart ran');
+});
