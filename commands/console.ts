@@ -20,7 +20,8 @@ export default class Console extends ControlCommand {
       'ends: detach, the VM stopping, vmstated going away, SIGTERM or SIGHUP. Several viewers may ' +
       "attach at once; every viewer's keystrokes reach the guest, except with --read-only.",
     'When stdin is not a terminal, the output is streamed read-only (stdin is never read) until the VM ' +
-      'stops or Ctrl-C. A VM that is not running is an error (exit 1); --wait waits until it starts.',
+      'stops or Ctrl-C. A VM that is not running is an error (exit 1); --wait waits until it starts. A ' +
+      'console that vmstated ends because a reload withdrew your access to the VM exits 1 too.',
   );
   static override examples = [
     '<%= config.bin %> console web',
@@ -49,9 +50,11 @@ export default class Console extends ControlCommand {
     const session = await this.attach(flags.socket, request, flags.wait);
     const end = interactive ? await this.interact(session, args.vm) : await this.watch(session);
     if (end.kind === 'lost') notice(`${args.vm}: ${end.why}`, interactive);
+    else if (end.kind === 'refused') notice(`${args.vm}: ${daemonMessage(end.error, args.vm)}`, interactive);
     else if (end.kind === 'ended') notice(`${args.vm}: the console closed: ${end.why}`, interactive);
     else if (interactive) notice(`detached from ${args.vm}'s console`, interactive);
     if (end.kind === 'lost') this.exit(EXIT.UNREACHABLE);
+    if (end.kind === 'refused') this.exit(EXIT.FAILED);
   }
 
   /** Attaches; with --wait, a VM that is not running is waited for (its next start) instead of an error. */

@@ -1,7 +1,8 @@
 /**
  * One `console` request on its own connection to vmstated (vmstated(8), CONTROL PROTOCOL,
  * console): attach, then guest output as it comes and keystrokes as `console-input` lines, until
- * the console ends (the VM stopped), the connection is lost, or the caller closes it.
+ * the console ends (the VM stopped), vmstated ends it with an error (a reload withdrew the user's
+ * access), the connection is lost, or the caller closes it.
  * ControlClient (src/protocol/client.ts) stops listening to a request once it is answered; a
  * console goes on after its answer, so it speaks the protocol here itself.
  */
@@ -22,7 +23,12 @@ export interface ConsoleRequest {
   readOnly: boolean;
 }
 
-export type ConsoleEnd = { kind: 'detached' } | { kind: 'ended'; why: string } | { kind: 'lost'; why: string };
+export type ConsoleEnd =
+  | { kind: 'detached' }
+  | { kind: 'ended'; why: string }
+  | { kind: 'lost'; why: string }
+  /** The console request's own error, after it was attached: vmstated ended the console. */
+  | { kind: 'refused'; error: ControlError };
 
 export interface ConsoleHandlers {
   /** Bytes the guest printed. Return false to pause the stream until resume() (e.g. stdout is full). */
@@ -111,6 +117,8 @@ export class ConsoleSession {
       if (typeof data.out === 'string' && !this.handlers.output(Buffer.from(data.out, 'base64'))) this.socket.pause();
       if (typeof data.dropped === 'number') this.handlers.notice(`${data.dropped} bytes of console output were dropped: this terminal did not keep up`);
       if (typeof data.end === 'string') this.end({ kind: 'ended', why: data.end });
+    } else if (message.ok === false && message.id === CONSOLE_ID) {
+      this.end({ kind: 'refused', error: controlError(message) });
     } else if (message.ok === false) {
       this.handlers.notice(controlError(message).message.replace(/^request \S+ \([a-z-]+\): /, ''));
     }

@@ -10,7 +10,8 @@ import type { CommandOutcome } from '../../workers/api.js';
 import type { DaemonMetrics } from './metrics.js';
 import { attachConsole, consoleInput } from './console-relay.js';
 import { LimitError } from './connection-limits.js';
-import { followLines, tailLines } from './log-tail.js';
+import { tailLines } from './log-tail.js';
+import { followLog } from './logs-follow.js';
 import { CommandError, SupersededError } from './registry.js';
 import type { Registry } from './registry.js';
 import type { ReloadSummary } from './reload.js';
@@ -160,17 +161,9 @@ const HANDLERS: Record<Command, Handler> = {
     const entry = visibleVm(ctl, session.peer, request.cmd, request.args.vm as string);
     const file = path.join(ctl.logdir, `${entry.name}.log`);
     const count = (request.args.n as number | undefined) ?? DEFAULT_LOG_LINES;
-    const { lines, offset } = await tailLines(file, count);
-    if (request.args.follow !== true) return { lines };
-    session.openStream(); // freed when the connection closes
-    // Streams {v, id, data: {lines}} until the client hangs up; the final reply never comes.
-    session.send({ v: PROTOCOL_VERSION, id: request.id, data: { lines } });
-    const stop = followLines(file, offset, (more) => {
-      if (!session.send({ v: PROTOCOL_VERSION, id: request.id, data: { lines: more } })) stop();
-    });
-    await untilClosed(session);
-    stop();
-    return undefined;
+    const tail = await tailLines(file, count);
+    if (request.args.follow !== true) return { lines: tail.lines };
+    return followLog(ctl.registry, entry.name, file, tail, request, session);
   },
 
   events: async (ctl, request, session) => {

@@ -9,6 +9,10 @@
  * stops reading the worker's socket until it drains; the worker then drops output for this viewer
  * alone and says how much (`dropped`), and the guest, the worker and the other viewers go on.
  * Nothing here buffers more than a line beyond the connection's own queue.
+ *
+ * An attachment whose peer may no longer use the VM (a reload changed its owner or group, or
+ * removed it: stream-access.ts) is withdrawn: the relay stops, the `console` request ends with the
+ * error FORBIDDEN, and its `console-input` is refused from then on with the same reason.
  */
 import net from 'node:net';
 import { LineReader } from '../protocol/framing.js';
@@ -18,6 +22,7 @@ import { consoleSocketPath, isConsoleData, type ConsoleHello } from '../../worke
 import { CommandError } from './registry.js';
 import type { Registry } from './registry.js';
 import type { ParsedRequest, Session } from './server.js';
+import { guardStream, type StreamGuard } from './stream-access.js';
 import type { VmEntry } from './vm-entry.js';
 
 /** How long the worker may take to accept or refuse a viewer. */
@@ -28,14 +33,23 @@ const MAX_QUEUED_INPUT_BYTES = 64 * 1024;
 interface Attachment {
   readOnly: boolean;
   worker: net.Socket;
+  guard: StreamGuard;
 }
 
 /** The consoles attached on each connection, by the id of their `console` request. */
 const attachments = new WeakMap<Session, Map<string | number, Attachment>>();
+/** Why each withdrawn console of a connection was withdrawn (`VM "web": access withdrawn ...`), by request id. */
+const withdrawals = new WeakMap<Session, Map<string | number, string>>();
 
 function attachmentsOf(session: Session): Map<string | number, Attachment> {
   let map = attachments.get(session);
   if (map === undefined) attachments.set(session, (map = new Map()));
+  return map;
+}
+
+function withdrawalsOf(session: Session): Map<string | number, string> {
+  let map = withdrawals.get(session);
+  if (map === undefined) withdrawals.set(session, (map = new Map()));
   return map;
 }
 
@@ -62,20 +76,43 @@ export async function attachConsole(registry: Registry, entry: VmEntry, request:
     worker.destroy();
     return undefined;
   }
-  attachmentsOf(session).set(id, { readOnly, worker });
-  session.send(okReply(id, { vm: entry.name, readOnly }));
-  registry.log.info({ vm: entry.name, uid: session.peer.uid, peerPid: session.peer.pid, readOnly }, 'console attached');
-  await relay(worker, reader, rest, request.id, session);
-  attachmentsOf(session).delete(id);
+  withdrawalsOf(session).delete(id);
+  const stopper: Stopper = { stop: () => {} };
+  const guard = guardStream(registry, {
+    cmd: request.cmd,
+    vm: entry.name,
+    peer: session.peer,
+    withdraw: (why) => {
+      // At once, before another keystroke is read: console-input finds the withdrawal, not the attachment.
+      attachmentsOf(session).delete(id);
+      withdrawalsOf(session).set(id, `VM "${entry.name}": ${why}`);
+      stopper.stop();
+    },
+  });
+  if (guard.check()) {
+    attachmentsOf(session).set(id, { readOnly, worker, guard });
+    session.send(okReply(id, { vm: entry.name, readOnly }));
+    registry.log.info({ vm: entry.name, uid: session.peer.uid, peerPid: session.peer.pid, readOnly }, 'console attached');
+    await relay(worker, reader, rest, request.id, session, stopper);
+    guard.close();
+    registry.log.info({ vm: entry.name, uid: session.peer.uid, peerPid: session.peer.pid }, 'console detached');
+  }
+  worker.destroy();
   releaseStream();
-  registry.log.info({ vm: entry.name, uid: session.peer.uid, peerPid: session.peer.pid }, 'console detached');
+  const withdrawn = withdrawals.get(session)?.get(id);
+  if (withdrawn !== undefined) throw new CommandError('FORBIDDEN', withdrawn);
+  attachmentsOf(session).delete(id);
   return undefined;
 }
 
 /** `console-input`: keystrokes for a console attached on this connection. No reply when they are passed on. */
 export async function consoleInput(request: ParsedRequest, session: Session): Promise<undefined> {
   const consoleId = request.args.console as string | number;
+  // Checked for every keystroke too: a reload changes the VM's config before it re-checks the streams.
   const attachment = attachments.get(session)?.get(consoleId);
+  attachment?.guard.check();
+  const withdrawn = withdrawals.get(session)?.get(consoleId);
+  if (withdrawn !== undefined) throw new CommandError('FORBIDDEN', withdrawn);
   if (attachment === undefined) throw new CommandError('NOT_FOUND', `no console is attached as request ${JSON.stringify(consoleId)} on this connection`);
   if (attachment.readOnly) throw new CommandError('FORBIDDEN', 'this console was attached read-only: its keystrokes do not reach the guest');
   if (attachment.worker.writableLength > MAX_QUEUED_INPUT_BYTES) throw new CommandError('FAILED', 'keystrokes dropped: the guest does not read its console');
@@ -128,8 +165,13 @@ async function openWorkerConsole(socketPath: string, vm: string, hello: ConsoleH
   return { worker, reader, rest };
 }
 
-/** Passes the worker's lines to the viewer until either side goes away; the viewer hears why it ended. */
-function relay(worker: net.Socket, reader: LineReader, first: string[], id: string | number, session: Session): Promise<void> {
+/** Set by relay(): ends it at once, without an `end` line (the caller answers the request instead). */
+interface Stopper {
+  stop(): void;
+}
+
+/** Passes the worker's lines to the viewer until either side goes away, or `stopper.stop()`; the viewer hears why it ended. */
+function relay(worker: net.Socket, reader: LineReader, first: string[], id: string | number, session: Session, stopper: Stopper): Promise<void> {
   return new Promise((resolve) => {
     let ended = false;
     const finish = (why: string | null): void => {
@@ -159,6 +201,7 @@ function relay(worker: net.Socket, reader: LineReader, first: string[], id: stri
     });
     worker.on('close', () => finish('the console closed: the VM\'s worker went away'));
     session.onClose(() => finish(null));
+    stopper.stop = () => finish(null);
     for (const line of first) if (!ended) pass(line);
     if (!ended && session.ready) worker.resume();
     else if (!ended) void session.whenDrained().then(() => worker.resume());

@@ -3,7 +3,7 @@
  * below a directory other users cannot enter (/root, a `mktemp -d` folder, mode 0700); code run
  * with setpriv as nobody or a test user must not depend on it. The copy holds vmstatedctl (its
  * bundle, code cache and manifest, as npm installs them), the protocol client module and the
- * security tests' hostile client; node
+ * security tests' hostile and stream clients; node
  * itself is /usr/bin/node or wherever process.execPath is, which every user reaches.
  *
  *   const { vmstatedctl, clientModule } = reachableCopy();
@@ -24,6 +24,8 @@ export interface ReachableCopy {
   clientModule: string;
   /** test/security/hostile-client.ts, compiled: run it with process.execPath. */
   hostileClient: string;
+  /** test/security/stream-client.ts, compiled: run it with process.execPath. */
+  streamClient: string;
 }
 
 /** The files, in the order they are copied: the manifest after the bundle, so it is not older (src/cli/main.ts). */
@@ -38,6 +40,7 @@ const FILES = [
   'dist/src/protocol/framing.js',
   'dist/src/protocol/types.js',
   'dist/test/security/hostile-client.js',
+  'dist/test/security/stream-client.js',
 ];
 
 let made: ReachableCopy | null = null;
@@ -59,6 +62,7 @@ export function reachableCopy(): ReachableCopy {
     vmstatedctl: path.join(root, 'bin/vmstatedctl.cjs'),
     clientModule: pathToFileURL(path.join(root, 'dist/src/protocol/client.js')).href,
     hostileClient: path.join(root, 'dist/test/security/hostile-client.js'),
+    streamClient: path.join(root, 'dist/test/security/stream-client.js'),
   };
   return made;
 }
