@@ -193,6 +193,19 @@ const OCLIF_EDITS: OclifEdit[] = [
     from: '        if (isConfig(opts)) {',
     to: '        if (isConfig(opts) && opts._base === BASE) return opts;\n        if (isConfig(opts)) {',
   },
+  // A uid with no passwd entry (a jail's, a container's, a numeric setuid) and no HOME or SHELL:
+  // oclif asked the passwd database for the home directory and the shell at every start, and
+  // vmstatedctl died of 'uv_os_get_passwd returned ENOENT'. vmstatedctl uses neither.
+  {
+    file: 'util/os.js',
+    from: '    return (0, node_os_1.homedir)();',
+    to: '    try { return (0, node_os_1.homedir)(); } catch { return "/nonexistent"; }',
+  },
+  {
+    file: 'util/os.js',
+    from: '    const SHELL = process.env.SHELL ?? (0, node_os_1.userInfo)().shell?.split(node_path_1.default.sep)?.pop();',
+    to: '    let SHELL = process.env.SHELL;\n    try { SHELL ??= (0, node_os_1.userInfo)().shell?.split(node_path_1.default.sep)?.pop(); } catch { }',
+  },
   {
     // oclif measures both terminals' widths when it loads, creating process.stderr (a tty stream, or
     // a socket for a pipe) in every run; the widths are read only to wrap help and error text.
