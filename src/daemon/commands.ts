@@ -66,8 +66,10 @@ function rootOnly(ctl: DaemonControl, request: ParsedRequest, peer: PeerCredenti
 function lifecycle(run: (registry: Registry, vm: string) => Promise<CommandOutcome>): Handler {
   return async (ctl, request, session) => {
     const entry = visibleVm(ctl, session.peer, request.cmd, request.args.vm as string);
-    ctl.registry.log.info({ vm: entry.name, uid: session.peer.uid, peerPid: session.peer.pid }, `${request.cmd} ${entry.name} requested`);
+    // Refused at once (LimitError) when the VM has too many commands waiting: only what is queued
+    // is logged here, so a flood of refused commands does not grow the log (refusals are rate-limited).
     const pending = run(ctl.registry, entry.name);
+    ctl.registry.log.info({ vm: entry.name, uid: session.peer.uid, peerPid: session.peer.pid }, `${request.cmd} ${entry.name} requested`);
     if (request.args.wait === false) {
       // A command ended before it ran is logged once with all the others it ended with (registry.ts).
       pending.catch((err: unknown) => {
