@@ -96,7 +96,7 @@ test('vmstated(8) describes every state, and every state is a hook', () => {
 
 test('vmstated(8) documents every option of the usage line and every default path', () => {
   const synopsis = section(daemonPage, 'SYNOPSIS');
-  const letters = /\[-([a-z]+)\]/.exec(USAGE)?.[1] ?? '';
+  const letters = /\[-([a-zA-Z]+)\]/.exec(USAGE)?.[1] ?? '';
   assert.ok(letters.length > 0, USAGE);
   const options = [...letters].map((letter) => `-${letter}`);
   for (const match of USAGE.matchAll(/\[(--?[a-z]+) [a-z]+\]/g)) options.push(match[1]!);
@@ -105,7 +105,7 @@ test('vmstated(8) documents every option of the usage line and every default pat
     const name = option.slice(1);
     assert.ok(daemonPage.includes(`\n.It Fl ${name}`), `${option} is described`);
     const inSynopsis = name.length === 1
-      ? synopsisFlags.some((flags) => /^[a-z]+$/.test(flags) && flags.includes(name))
+      ? synopsisFlags.some((flags) => /^[a-zA-Z]+$/.test(flags) && flags.includes(name))
       : synopsisFlags.includes(name);
     assert.ok(inSynopsis, `${option} is in the SYNOPSIS`);
   }
