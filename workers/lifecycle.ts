@@ -8,6 +8,7 @@ import { generatedConfigPath } from '../src/config/generated.js';
 import type { VmConfig } from '../src/config/types.js';
 import type { BhyveExit, TransitionReason, VmEvent, VmState, VmStatus } from '../src/protocol/types.js';
 import { vmStatus } from '../src/protocol/vm-status.js';
+import { startedAtTime } from '../src/shared/process-table.js';
 import type { BhyveRun, CommandOutcome, WorkerApi, WorkerSpec } from './api.js';
 import { classifyExit, explainExit } from './bhyve-exit.js';
 import { adoptBhyve, prepareBhyve, type BhyveContext, type BhyveProcess, type PendingBhyve } from './bhyve-process.js';
@@ -391,6 +392,9 @@ export class VmLifecycle implements WorkerApi {
   adopt(adoption: Adoption): void {
     const bhyve = adoptBhyve(adoption, this.bhyveContext());
     this.state = 'running';
+    // Running since its bhyve started, not since this worker did: UPTIME survives a worker's death.
+    const started = adoption.run.bhyveStartedAt === null ? null : startedAtTime(adoption.run.bhyveStartedAt);
+    if (started !== null) this.since = started.toISOString();
     this.networkUp = true;
     this.storageUp = true;
     this.watch(bhyve);

@@ -61,6 +61,12 @@ export function runsProgramFor(entry: ProcessEntry, program: string, name: strin
   return words.length > 2 && words[words.length - 1] === name && words.slice(0, 2).some((word) => namesProgram(word, program));
 }
 
+/** The time a `startedAt` (ps's lstart, local time, to the second) names, or null if it does not parse. */
+export function startedAtTime(startedAt: string): Date | null {
+  const time = new Date(startedAt);
+  return Number.isNaN(time.getTime()) ? null : time;
+}
+
 /** `ps -o lstart` is five words: weekday, month, day, time, year. */
 const LSTART_WORDS = 5;
 

@@ -44,9 +44,11 @@ test('after a SIGKILL of the registry a new one re-attaches to the running VM, t
   assert.deepEqual(reloaded.changed, ['web'], 'the fixed config replaces the stand-in');
 
   // The worker dies under a running registry: a new worker adopts the same bhyve.
+  const killedAt = Date.now();
   await killAndWait(workerPid);
   const recovered = await env.waitForStatus('web', (s) => s.workerPid !== null && s.workerPid !== workerPid);
   assert.deepEqual([recovered.state, recovered.pid], ['running', rebooted.pid]);
+  assert.ok(Date.parse(recovered.since) < killedAt, `running since its bhyve started (${recovered.since}), not since the new worker did`);
 
   // Now the registry and the worker die together; at start, a new registry adopts the bhyve.
   await killAndWait(second);
