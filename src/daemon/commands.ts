@@ -10,8 +10,10 @@ import type { CommandOutcome } from '../../workers/api.js';
 import type { DaemonMetrics } from './metrics.js';
 import { attachConsole, consoleInput } from './console-relay.js';
 import { LimitError } from './connection-limits.js';
-import { tailLines } from './log-tail.js';
+import { PerUserGate } from './log-reads.js';
+import { TAIL_WINDOW_BYTES, tailLines } from './log-tail.js';
 import { followLog } from './logs-follow.js';
+import { BULK_REPLY_COMMANDS } from './reply-budget.js';
 import { CommandError, SupersededError } from './registry.js';
 import type { Registry } from './registry.js';
 import type { ReloadSummary } from './reload.js';
@@ -32,6 +34,8 @@ export interface DaemonControl {
 
 /** Lines `logs` returns when the request does not say. */
 export const DEFAULT_LOG_LINES = 20;
+
+const logReads = new PerUserGate();
 
 /** A `status` result: the VMs whose statuses the reply lists (encoded by a StatusListCache). */
 class StatusList {
@@ -163,9 +167,20 @@ const HANDLERS: Record<Command, Handler> = {
     const entry = visibleVm(ctl, session.peer, request.cmd, request.args.vm as string);
     const file = path.join(ctl.logdir, `${entry.name}.log`);
     const count = (request.args.n as number | undefined) ?? DEFAULT_LOG_LINES;
-    const tail = await tailLines(file, count);
-    if (request.args.follow !== true) return { lines: tail.lines };
-    return followLog(ctl.registry, entry.name, file, tail, request, session);
+    // Counted from before the read allocates until the lines are written (then as bytes unread).
+    const reading = session.claimReplyBudget(TAIL_WINDOW_BYTES);
+    try {
+      const tail = await logReads.run(session.peer.uid, async () => (session.closed ? null : tailLines(file, count)));
+      if (tail === null) return undefined; // nobody left to read it
+      if (request.args.follow === true) {
+        reading(); // followLog writes the lines before it first waits: they are counted as unread at once
+        return await followLog(ctl.registry, entry.name, file, tail, request, session);
+      }
+      session.send(okReply(request.id, { lines: tail.lines }));
+      return undefined;
+    } finally {
+      reading();
+    }
   },
 
   events: async (ctl, request, session) => {
@@ -193,6 +208,7 @@ export function createRequestHandler(ctl: DaemonControl): RequestHandler {
   const statusList = new StatusListCache();
   return async (request, session) => {
     try {
+      if (BULK_REPLY_COMMANDS.has(request.cmd)) session.claimReplyBudget();
       const result = await HANDLERS[request.cmd](ctl, request, session);
       if (result instanceof StatusList) session.send(okReplyEncoded(request.id, statusList.encode(result.entries)));
       else if (result !== undefined) session.send(okReply(request.id, result));

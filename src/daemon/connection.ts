@@ -10,6 +10,7 @@ import type { PeerCredentials } from '../auth/peercred.js';
 import { LineWriter, encodeLine, readLines } from '../protocol/framing.js';
 import { errorReply, framingErrorReply } from '../protocol/request.js';
 import type { Release } from './connection-limits.js';
+import type { ReplyAccount } from './reply-budget.js';
 
 /** One client connection, as request handlers see it. */
 export interface Session {
@@ -24,6 +25,11 @@ export interface Session {
    * returned function or, at the latest, when the connection closes.
    */
   openStream(): Release;
+  /**
+   * Throws a LimitError when the peer's replies waiting unread are at its budget (reply-budget.ts);
+   * otherwise counts `bytesBeingRead` (a log read under way) against the budget until released.
+   */
+  claimReplyBudget(bytesBeingRead?: number): Release;
   /** False while the peer has not taken what was sent (a stream should pause); see whenDrained(). */
   readonly ready: boolean;
   whenDrained(): Promise<void>;
@@ -40,6 +46,10 @@ export interface ConnectionOptions {
   mayStart(resume: () => void): boolean;
   /** Takes a stream slot of this peer (throws LimitError). */
   openStream(): Release;
+  /** See Session.claimReplyBudget. */
+  claimReplyBudget(bytesBeingRead?: number): Release;
+  /** Counts what is written to this connection against the peer's reply budget. */
+  replies: ReplyAccount;
   /** The peer stopped reading its replies; the connection was closed. */
   onOverflow(queuedBytes: number): void;
 }
@@ -84,7 +94,7 @@ export class ControlConnection implements Session {
     readonly peer: PeerCredentials,
     private readonly options: ConnectionOptions,
   ) {
-    this.writer = new LineWriter(socket, { onOverflow: options.onOverflow });
+    this.writer = new LineWriter(socket, { onOverflow: options.onOverflow, account: options.replies });
     socket.on('close', () => this.onSocketClose());
     readLines(socket, {
       onLine: (line) => this.receive(line),
@@ -132,6 +142,10 @@ export class ControlConnection implements Session {
     };
     this.onClose(done);
     return done;
+  }
+
+  claimReplyBudget(bytesBeingRead?: number): Release {
+    return this.options.claimReplyBudget(bytesBeingRead);
   }
 
   private receive(line: string): void {

@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 
 /** Read at most this much from the end of a log for a tail. */
-const TAIL_WINDOW_BYTES = 1024 * 1024;
+export const TAIL_WINDOW_BYTES = 1024 * 1024;
 const FOLLOW_POLL_MS = 200;
 
 /** The last `count` lines of `file` (none when it does not exist yet), and the size read up to. */
@@ -31,14 +31,16 @@ export async function tailLines(file: string, count: number): Promise<{ lines: s
 /**
  * Calls onLines with every complete line appended to `file` after `offset`; a file that shrank or
  * was replaced (newsyslog) is read again from its start. Returns a function that stops following.
+ * While `mayRead()` is false (the client has not taken what was sent), nothing is read: the
+ * lines wait in the file, not in memory.
  */
-export function followLines(file: string, offset: number, onLines: (lines: string[]) => void): () => void {
+export function followLines(file: string, offset: number, onLines: (lines: string[]) => void, mayRead: () => boolean = () => true): () => void {
   let position = offset;
   let identity: string | null = null;
   let partial = '';
   let busy = false;
   const poll = async (): Promise<void> => {
-    if (busy) return;
+    if (busy || !mayRead()) return;
     busy = true;
     try {
       const stat = await fs.promises.stat(file).catch(() => null);

@@ -37,7 +37,7 @@ export async function followLog(registry: Registry, vm: string, file: string, ta
     stopFollowing = followLines(file, tail.offset, (lines) => {
       // A read under way when the stream ended still delivers: nothing more goes out.
       if (following && !session.send({ v: PROTOCOL_VERSION, id, data: { lines } })) stopFollowing();
-    });
+    }, () => session.ready);
   });
   releaseStream();
   if (withdrawn !== null) throw new CommandError('FORBIDDEN', withdrawn);

@@ -98,6 +98,8 @@ export class DaemonMetrics {
   private readonly rendered = new Map<string, string>();
   private lastRecords = '';
   private lastReloadSuccess = 0;
+  /** Bytes of replies the kernel has not taken plus log reads under way, all users (the control server sets it). */
+  unreadReplyBytes: () => number = () => 0;
 
   private readonly restarts: Counter<'vm' | 'reason'>;
   private readonly failures: Counter<'vm'>;
@@ -348,6 +350,15 @@ export class DaemonMetrics {
       registers,
       collect() {
         this.set(lastSuccess());
+      },
+    });
+    const unreadReplyBytes = (): number => this.unreadReplyBytes();
+    new Gauge({
+      name: 'vmstated_unread_reply_bytes',
+      help: 'Bytes of replies on the control socket not yet taken by the kernel, plus logs reads under way, of all users together (each user but root has a budget of them).',
+      registers,
+      collect() {
+        this.set(unreadReplyBytes());
       },
     });
   }

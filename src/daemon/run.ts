@@ -102,6 +102,7 @@ class Daemon {
       return handle(request, session);
     }, this.log);
     this.server.onInvalid = (code) => this.metrics.countRequest(null, code);
+    this.metrics.unreadReplyBytes = () => this.server.unreadReplyBytes;
   }
 
   /** Everything that must work before we tell anyone we serve; throws with a message for a person. */

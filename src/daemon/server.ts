@@ -16,6 +16,7 @@ import type { Session } from './connection.js';
 import { ConnectionLimits, LimitError } from './connection-limits.js';
 import type { ControlLimitValues, Release } from './connection-limits.js';
 import type { Logger } from './logger.js';
+import { ReplyBudget } from './reply-budget.js';
 import { RequestPacer } from './request-pacer.js';
 
 export type ParsedRequest = Extract<ParseResult, { ok: true }>['request'];
@@ -33,6 +34,7 @@ export class ControlServer {
   private readonly sockets = new Set<net.Socket>();
   private readonly limits: ConnectionLimits;
   private readonly pacer: RequestPacer;
+  private readonly replyBudget: ReplyBudget;
   private lingering = 0;
   private readonly lastRefusalLogged = new Map<number, number>();
   /** Told of each request refused before it reached the handler (the metrics count them). */
@@ -42,8 +44,10 @@ export class ControlServer {
     private readonly handle: RequestHandler,
     private readonly log: Logger,
     limits?: Readonly<ControlLimitValues>,
+    replyBudgetBytesPerUser?: number,
   ) {
     this.limits = new ConnectionLimits(limits);
+    this.replyBudget = new ReplyBudget(replyBudgetBytesPerUser);
     this.pacer = new RequestPacer(this.limits.values.requestsPerTurnPerUser);
     // Half-open: `printf '...' | nc -U` ends its side at once and still waits for the replies.
     this.server = net.createServer({ allowHalfOpen: true }, (socket) => this.accept(socket));
@@ -114,8 +118,15 @@ export class ControlServer {
       dispatch: (line, session) => this.dispatch(line, session),
       mayStart: (resume) => this.pacer.mayStart(uid, resume),
       openStream: () => this.limits.openStream(uid),
+      claimReplyBudget: (bytesBeingRead) => this.replyBudget.claim(uid, bytesBeingRead),
+      replies: this.replyBudget.account(uid),
       onOverflow: (queued) => this.log.warn({ uid, queued }, 'client does not read its replies; connection closed'),
     });
+  }
+
+  /** Bytes of replies not yet taken by the kernel plus log reads under way, of every user together. */
+  get unreadReplyBytes(): number {
+    return this.replyBudget.totalBytes;
   }
 
   /** Writes why and closes; waits a moment for the peer to read it unless many refused ones wait already. */

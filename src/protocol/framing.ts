@@ -182,6 +182,11 @@ export interface LineWriterOptions {
   maxQueuedBytes?: number;
   /** Called once when the connection is destroyed because the peer stopped reading. */
   onOverflow?(queuedBytes: number): void;
+  /**
+   * Told of every byte written (`queued`) and of when the kernel took it, or the socket was
+   * destroyed with it unsent (`taken`): the daemon counts a user's unread replies (reply-budget.ts).
+   */
+  account?: { queued(bytes: number): void; taken(bytes: number): void };
 }
 
 /**
@@ -216,13 +221,25 @@ export class LineWriter {
     if (message instanceof EncodedMessage) {
       // One writev for the pieces: a large cached reply goes out without being copied or re-encoded.
       this.socket.cork();
-      for (const part of message.parts) this.socket.write(part);
-      this.socket.write('\n');
+      for (const part of message.parts) this.writeCounted(part);
+      this.writeCounted('\n');
       this.socket.uncork();
     } else {
-      this.socket.write(encodeLine(message));
+      this.writeCounted(encodeLine(message));
     }
     return true;
+  }
+
+  /** Node calls a write's callback exactly once: when the kernel took it, or with an error when the socket is destroyed. */
+  private writeCounted(chunk: string | Buffer): void {
+    const { account } = this.options;
+    if (account === undefined) {
+      this.socket.write(chunk);
+      return;
+    }
+    const bytes = typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length;
+    account.queued(bytes);
+    this.socket.write(chunk, () => account.taken(bytes));
   }
 
   /** True when the socket's queue is below its high-water mark (a producer may go on). */

@@ -47,7 +47,7 @@ async function statusLine(registry: Registry, id: string | number, vm?: string):
     handlers.set(registry, handle);
   }
   const sent: string[] = [];
-  const session: Session = { peer: ROOT, send: (message) => sent.push(encodeLine(message)) > 0, onClose: () => {}, openStream: () => () => {}, closed: false, ready: true, whenDrained: async () => {} };
+  const session: Session = { peer: ROOT, send: (message) => sent.push(encodeLine(message)) > 0, onClose: () => {}, openStream: () => () => {}, claimReplyBudget: () => () => {}, closed: false, ready: true, whenDrained: async () => {} };
   const request: ParsedRequest = { v: 1, id, cmd: 'status', args: vm === undefined ? {} : { vm } };
   await handle(request, session);
   assert.equal(sent.length, 1, 'one reply line');

@@ -252,7 +252,7 @@ test('metrics over the socket: root sees everything, another user only the serie
   const handle = createRequestHandler({ registry: registry as unknown as Registry, metrics, logdir: '/nonexistent' } as unknown as DaemonControl);
   const ask = async (peer: PeerCredentials): Promise<string> => {
     const sent: unknown[] = [];
-    const session: Session = { peer, send: (message) => sent.push(message) > 0, onClose: () => {}, openStream: () => () => {}, closed: false, ready: true, whenDrained: async () => {} };
+    const session: Session = { peer, send: (message) => sent.push(message) > 0, onClose: () => {}, openStream: () => () => {}, claimReplyBudget: () => () => {}, closed: false, ready: true, whenDrained: async () => {} };
     const request: ParsedRequest = { v: 1, id: 1, cmd: 'metrics', args: {} };
     await handle(request, session);
     const reply = sent[0] as { ok: boolean; result: { text: string; contentType: string } };
@@ -268,6 +268,6 @@ test('metrics over the socket: root sees everything, another user only the serie
   const asNobody = await ask({ uid: nobody, gid: nobody, groups: [] });
   assert.match(asNobody, /^vmstated_vm_state\{vm="mine",state="stopped"\} 1$/m);
   assert.doesNotMatch(asNobody, /theirs/);
-  assert.doesNotMatch(asNobody, /vmstated_requests_total|vmstated_config_|vmstated_process_/, "no daemon-wide series");
+  assert.doesNotMatch(asNobody, /vmstated_requests_total|vmstated_config_|vmstated_unread_reply_bytes|vmstated_process_/, "no daemon-wide series");
   assert.match(asNobody, /^# TYPE vmstated_vm_exits_total counter$/m, 'the same families, filtered');
 });

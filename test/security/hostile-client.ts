@@ -2,7 +2,7 @@
  * A hostile local user's client of vmstated.sock, run as an unprivileged uid by the security tests.
  * Self-contained (node: modules only): the tests copy it to a directory that user can reach, so it
  * works wherever the checkout lives. Usage: node hostile-client.mjs MODE SOCKET COUNT, or
- * node hostile-client.mjs pipeline SOCKET REQUESTS
+ * node hostile-client.mjs pipeline SOCKET REQUESTS, or node hostile-client.mjs unread SOCKET COUNT REQUESTS
  *
  *   hold   opens COUNT connections, one after the other, sends `status` on each and keeps the
  *          ones served; prints {"served":N,"refused":M,"message":FIRST_REFUSAL} at the end.
@@ -14,13 +14,16 @@
  *          answering, then {"answered":N} for each line it reads on stdin.
  *   pipeline  writes REQUESTS (a JSON array of request objects) on one connection in one write,
  *          without waiting for a reply, then prints each reply as {"reply":REPLY} as it comes.
+ *   unread  (node hostile-client.mjs unread SOCKET COUNT REQUESTS) opens COUNT connections, one
+ *          after the other, writes REQUESTS on each and never reads; prints {"opened":N} once
+ *          they are written, and opens one more connection for each line it reads on stdin.
  *
  * All stay until killed, holding what they opened.
  */
 import net from 'node:net';
 import readline from 'node:readline';
 
-const [mode, socketPath, countText] = process.argv.slice(2);
+const [mode, socketPath, countText, requestsText] = process.argv.slice(2);
 const count = Number(countText);
 
 function print(value: unknown): void {
@@ -116,7 +119,27 @@ function pipeline(): void {
   socket.write(requests.map((request) => JSON.stringify(request) + '\n').join(''));
 }
 
+function unread(): void {
+  const requests = (JSON.parse(requestsText!) as unknown[]).map((request) => JSON.stringify(request) + '\n').join('');
+  const keep: net.Socket[] = [];
+  // One after the other, as hold() does; each is written to once connected and never read.
+  const open = (then: () => void): void => {
+    const socket = net.connect(socketPath);
+    socket.pause();
+    socket.on('error', (error) => print({ error: error.message }));
+    keep.push(socket);
+    socket.on('connect', () => socket.write(requests, then));
+  };
+  const openMore = (left: number): void => {
+    if (left === 0) print({ opened: keep.length });
+    else open(() => openMore(left - 1));
+  };
+  openMore(count);
+  readline.createInterface({ input: process.stdin }).on('line', () => openMore(1));
+}
+
 if (mode === 'hold') hold();
+else if (mode === 'unread') unread();
 else if (mode === 'pipeline') pipeline();
 else if (mode === 'flood') flood();
 else if (mode === 'storm') storm();

@@ -123,6 +123,12 @@ export class Hostile {
     return new Hostile(spawn('setpriv', asUid(uid, command), { stdio: 'pipe', cwd: '/' }));
   }
 
+  /** The unread client: `connections` connections, each writing `requests` and never reading a reply. */
+  static unread(uid: number, socket: string, connections: number, requests: readonly object[]): Hostile {
+    const command = [process.execPath, reachableCopy().hostileClient, 'unread', socket, String(connections), JSON.stringify(requests)];
+    return new Hostile(spawn('setpriv', asUid(uid, command), { stdio: 'pipe', cwd: '/' }));
+  }
+
   /** The pipeline client's replies so far, once there are at least `count`. */
   async replies(count: number): Promise<PipelinedReply[]> {
     try {
