@@ -8,7 +8,7 @@ export default class Status extends ControlCommand {
     'The table lists NAME STATE PID UPTIME RESTARTS OWNER DESCRIPTION. UPTIME counts from the last state ' +
       'change while the VM runs; RESTARTS counts the automatic restarts in the current restart window. ' +
       'Failed VMs are listed below with their failure reason and bhyve\'s last exit, and VMs whose changed ' +
-      'config waits for their next start are named; then come the problems found in the VM configs ' +
+      'config waits for their next start are named, as are VMs whose worker does not answer; then come the problems found in the VM configs ' +
       '(file:line:column; anyone but root is shown the kind of each problem, not its message, which may quote ' +
       'the file). A named VM comes with its own config problems only, and a note when they are errors (it ' +
       'keeps its last good config). A named VM that does not exist (or is not yours to see) exits 1.',
@@ -17,7 +17,8 @@ export default class Status extends ControlCommand {
       'restarts, lastExit ({code, signal, meaning} of bhyve\'s last exit, or null), failureReason, owner, ' +
       'group, description, os, osversion, autostart, since (ISO time of the last state change), configFile, ' +
       'configPending (true when a changed config waits for the next start or restart), and, for a VM that ' +
-      'has a worker, logProblem (why its log cannot be written right now, or null).',
+      'has a worker, logProblem (why its log cannot be written right now, or null); only while a VM\'s worker ' +
+      'does not answer, workerProblem ("its worker (pid N) does not answer"; commands on the VM fail until it does).',
   );
   static override examples = [
     '<%= config.bin %> status',

@@ -9,7 +9,10 @@ export default class Stop extends VmActionCommand {
       'stop_storage and stop_network run. A stopped VM counts as done. Exits 1 if any VM failed to stop ' +
       'cleanly, or was failed already (it stays failed).',
     'Each VM\'s last line is "<vm>: stopped", followed by "; forced power-off after N s (stoptimeout)" when ' +
-      'the guest did not power off by itself; with --json that text is the "forced" member of the VM\'s object.',
+      'the guest did not power off by itself (", then SIGKILL 5 s later" when that did not end bhyve either, or ' +
+      '"; SIGKILL after the forced power-off failed (...)" when bhyvectl failed), and by "; bhyvectl --destroy ' +
+      'failed: ... (the VM\'s memory may stay reserved)" when its vmm instance could not be destroyed; with --json ' +
+      'these texts are the "forced" and "destroyFailed" members of the VM\'s object.',
     'Ctrl-C only stops the waiting (exit 130): vmstated carries on with the request.',
   );
   static override examples = [

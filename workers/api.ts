@@ -70,6 +70,11 @@ export interface CommandOutcome {
   bhyveStderr?: string[];
   /** A stop or restart whose guest did not power off in time: how it was forced, in words. */
   forced?: string;
+  /**
+   * A stop or restart whose `bhyvectl --destroy` failed, in words: "bhyvectl --destroy failed:
+   * exited 1: ... (the VM's memory may stay reserved)". The VM still stopped (or restarted).
+   */
+  destroyFailed?: string;
 }
 
 /** The object a worker exposes with Comlink. Every method is async on the caller's side. */

@@ -9,6 +9,7 @@ import path from 'node:path';
 import type { TransitionReason, VmState } from '../src/protocol/types.js';
 import { checkTrustedPath } from '../src/shared/trusted-path.js';
 import { drainThenRelease } from './drain.js';
+import { killProcessGroup } from './process-group.js';
 import type { VmLog } from './vm-log.js';
 
 /** Time a timed-out hook gets between SIGTERM and SIGKILL. */
@@ -111,14 +112,7 @@ export function runHook(run: HookRun): Promise<HookResult> {
     let timedOut = false;
     let settled = false;
     let graceTimer: NodeJS.Timeout | null = null;
-    const killGroup = (signal: NodeJS.Signals): void => {
-      if (child.pid === undefined) return;
-      try {
-        process.kill(-child.pid, signal);
-      } catch {
-        // the group is already empty
-      }
-    };
+    const killGroup = (signal: NodeJS.Signals): void => killProcessGroup(child, signal);
     const timeout = setTimeout(() => {
       timedOut = true;
       run.log.line('vmstated', `hook ${run.state} still running after ${run.timeoutMs / 1000} s: sending SIGTERM to its process group`);

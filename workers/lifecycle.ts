@@ -60,8 +60,8 @@ export class VmLifecycle implements WorkerApi {
   private failureReason: string | null = null;
   /** bhyve's last stderr lines when the failure was a failed start (the reply carries them). */
   private failureStderr: string[] = [];
-  /** How this command's stop of bhyve was forced (stop-escalation.ts), for its outcome; else null. */
-  private forcedStop: string | null = null;
+  /** What this command's stop of bhyve tells its caller: how it was forced, a failed destroy. */
+  private stopReport: Pick<CommandOutcome, 'forced' | 'destroyFailed'> = {};
   /** Whether start_network / start_storage ran and their stop_ counterpart has not yet. */
   private networkUp = false;
   private storageUp = false;
@@ -421,15 +421,17 @@ export class VmLifecycle implements WorkerApi {
     if (bhyve !== null) {
       this.managedExit = bhyve;
       const stopped = await stopBhyve(bhyve, this.stopPlan());
-      this.forcedStop = stopped.forced;
+      if (stopped.forced !== null) this.stopReport.forced = stopped.forced;
       if (stopped.exit === null) throw new SequenceFailure(`bhyve pid ${bhyve.pid} did not exit, even after SIGKILL`);
     }
-    await this.destroyAfterExit();
+    const destroyFailure = await this.destroyAfterExit();
+    if (destroyFailure !== null) this.stopReport.destroyFailed = `bhyvectl --destroy failed: ${destroyFailure} (the VM's memory may stay reserved)`;
   }
 
-  private async destroyAfterExit(): Promise<void> {
+  /** Resolves to null once the vmm instance is destroyed, else to how bhyvectl failed. */
+  private async destroyAfterExit(): Promise<string | null> {
     this.bhyve = null;
-    await destroyVmInstance(this.spec.bhyvectl, this.vm.name, this.log);
+    return destroyVmInstance(this.spec.bhyvectl, this.vm.name, this.log);
   }
 
   private bhyveContext(): BhyveContext {
@@ -473,9 +475,9 @@ export class VmLifecycle implements WorkerApi {
   }
 
   private outcome(ok: boolean, error?: string): CommandOutcome {
-    const forced = this.forcedStop;
-    this.forcedStop = null;
-    return { ok, status: this.status(), ...(error !== undefined && { error }), ...(forced !== null && { forced }) };
+    const report = this.stopReport;
+    this.stopReport = {};
+    return { ok, status: this.status(), ...(error !== undefined && { error }), ...report };
   }
 
   private emit(event: VmEvent): void {

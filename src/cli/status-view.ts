@@ -45,6 +45,9 @@ function notes(vms: readonly VmStatus[]): string[] {
     // Workers add logProblem (workers/api.ts): why the VM log cannot be written right now.
     const logProblem = (vm as VmStatus & { logProblem?: string | null }).logProblem;
     if (logProblem) lines.push(`${vm.name}: its log cannot be written: ${logProblem}`);
+    // The registry adds workerProblem (src/daemon/worker-liveness.ts) while the worker does not answer.
+    const workerProblem = (vm as VmStatus & { workerProblem?: string }).workerProblem;
+    if (workerProblem) lines.push(`${vm.name}: ${workerProblem}; commands on it fail until it does`);
   }
   return lines;
 }

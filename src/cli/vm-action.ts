@@ -19,6 +19,8 @@ export interface ActionOutcome {
   bhyveStderr?: string[];
   /** A stop or restart whose guest did not power off in time: how it was forced (the reply's `forced`). */
   forced?: string;
+  /** A stop or restart whose `bhyvectl --destroy` failed (the reply's `destroyFailed`). */
+  destroyFailed?: string;
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {
@@ -42,9 +44,10 @@ export function interpretResult(vm: string, action: VmAction, result: unknown): 
   const reportedError = isObject(result) && typeof result.error === 'string' ? result.error : null;
   const endedFailed = state === 'failed' && action !== 'failreset';
   const forced = isObject(result) && typeof result.forced === 'string' ? { forced: result.forced } : {};
-  if (reportedOk && !endedFailed) return { vm, ok: true, state, error: null, ...forced };
+  const destroyFailed = isObject(result) && typeof result.destroyFailed === 'string' ? { destroyFailed: result.destroyFailed } : {};
+  if (reportedOk && !endedFailed) return { vm, ok: true, state, error: null, ...forced, ...destroyFailed };
   const reason = reportedError ?? status?.failureReason ?? `${action} failed`;
-  return { vm, ok: false, state, error: reason, ...forced };
+  return { vm, ok: false, state, error: reason, ...forced, ...destroyFailed };
 }
 
 export function requestArgs(action: VmAction, vm: string, wait: boolean): Record<string, unknown> {
@@ -81,9 +84,9 @@ export async function runVmAction(
 /** The line printed on stdout for a VM whose action succeeded; `colour`: its state in colour (colour.ts). */
 export function successLine(action: VmAction, outcome: ActionOutcome, waited: boolean, colour = false): string {
   if (!waited && action !== 'failreset') return `${outcome.vm}: ${action} requested`;
-  const forced = outcome.forced === undefined ? '' : `; ${outcome.forced}`;
+  const notes = [outcome.forced, outcome.destroyFailed].filter((note) => note !== undefined).map((note) => `; ${note}`).join('');
   const state = outcome.state === null ? 'done' : colourState(outcome.state, outcome.state, colour);
-  return `${outcome.vm}: ${state}${forced}`;
+  return `${outcome.vm}: ${state}${notes}`;
 }
 
 /**

@@ -19,6 +19,7 @@ import { AT_REST, VmEntry, restingStatus } from './vm-entry.js';
 import { WorkerHandle } from './worker-handle.js';
 import type { WorkerListener } from './worker-handle.js';
 import { launchWorker } from './worker-link.js';
+import { WorkerNotAnswering, whileWorkerAnswers } from './worker-liveness.js';
 import type { WorkerLink } from './worker-link.js';
 
 export interface RegistryOptions {
@@ -213,17 +214,19 @@ export class Registry implements WorkerListener {
   }
 
   /**
-   * Calls the worker; a lost connection or a worker that never answers becomes a failed outcome
-   * instead of a hang. The bound is generous: every hook at its timeout, plus the stop escalation.
+   * Calls the worker; a lost connection or a worker that does not answer (worker-liveness.ts)
+   * becomes a failed outcome instead of a hang. The overall bound is generous: every hook at its
+   * timeout, plus the stop escalation.
    */
   private async call(entry: VmEntry, action: () => Promise<CommandOutcome>): Promise<CommandOutcome> {
     const { stoptimeout, hooktimeout, settletime } = entry.config;
     const boundMs = (stoptimeout + settletime + 8 * hooktimeout + 30) * 1000;
     try {
-      return await withTimeout(action(), boundMs, 'its worker');
+      return await withTimeout(whileWorkerAnswers(entry, this.log, action), boundMs, 'its worker');
     } catch (err) {
       // The VM's name is added where the error reaches a client (commands.ts: `VM "web": ...`).
-      const message = err instanceof TimeoutError ? err.message : `its worker stopped answering: ${(err as Error).message}`;
+      const answerless = err instanceof TimeoutError || err instanceof WorkerNotAnswering;
+      const message = answerless ? err.message : `its worker stopped answering: ${(err as Error).message}`;
       return { ok: false, status: entry.status, error: message };
     }
   }

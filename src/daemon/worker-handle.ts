@@ -54,8 +54,8 @@ export class WorkerHandle {
     return status;
   }
 
-  async refreshStatus(): Promise<VmStatus> {
-    const status = await withTimeout(this.api.status(), QUICK_CALL_MS, `worker of ${this.vm}: status`);
+  async refreshStatus(timeoutMs = QUICK_CALL_MS): Promise<VmStatus> {
+    const status = await withTimeout(this.api.status(), timeoutMs, `worker of ${this.vm}: status`);
     this.listener.onStatus(this, status);
     return status;
   }

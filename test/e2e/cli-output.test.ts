@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
+import { simBhyvectlPath } from '../../src/bhyvesim/paths.js';
 import { createVmstatedEnv, waitFor } from '../helpers/vmstated-env.js';
 import { ctl, ctlStatus } from './ctl.js';
 
@@ -46,6 +47,30 @@ test('stop names a forced power-off in its last line and in its JSON', async (t)
   assert.deepEqual(JSON.parse(json.stdout), [{ vm: 'web', ok: true, state: 'stopped', error: null, forced: 'forced power-off after 1 s (stoptimeout)' }]);
   const again = await ctlOk(env, '--json', 'stop', 'web');
   assert.equal((JSON.parse(again.stdout) as [{ forced?: string }])[0].forced, undefined, 'nothing forced: no field');
+});
+
+test('stop names a failed bhyvectl --destroy in its last line and in its JSON: the VM stopped, its memory may stay reserved', async (t) => {
+  const env = createVmstatedEnv();
+  t.after(() => env.destroy());
+  // The simulator's bhyvectl, except that --destroy fails while the flag file exists.
+  const flag = path.join(env.dir, 'destroy-fails');
+  const bhyvectl = path.join(env.dir, 'bhyvectl-busy');
+  fs.writeFileSync(bhyvectl, `#!/bin/sh
+case "$*" in *--destroy*) if [ -f '${flag}' ]; then echo "vm_destroy: Device busy" >&2; exit 1; fi ;; esac
+exec '${simBhyvectlPath()}' "$@"
+`, { mode: 0o755 });
+  env.writeVm('web');
+  await env.startDaemon(['--bhyvectl', bhyvectl]);
+  await ctlOk(env, 'start', 'web');
+  fs.writeFileSync(flag, '');
+  const destroyFailed = "bhyvectl --destroy failed: exited 1: vm_destroy: Device busy (the VM's memory may stay reserved)";
+  const text = await ctlOk(env, 'stop', 'web');
+  assert.equal(text.stdout.trimEnd().split('\n').at(-1), `web: stopped; ${destroyFailed}`);
+  fs.rmSync(flag);
+  await ctlOk(env, 'start', 'web');
+  fs.writeFileSync(flag, '');
+  const json = await ctlOk(env, '--json', 'stop', 'web');
+  assert.deepEqual(JSON.parse(json.stdout), [{ vm: 'web', ok: true, state: 'stopped', error: null, destroyFailed }]);
 });
 
 test('reload says in one sentence what happened; status <vm> shows that VM\'s config problems', async (t) => {

@@ -85,6 +85,8 @@ export interface VmSetup {
   config?: Partial<VmConfig>;
   /** Use this as the bhyve program instead of the stand-in. */
   bhyve?: string;
+  /** The body of the bhyvectl script, instead of the stand-in's (it runs from the test's root). */
+  bhyvectl?: string;
 }
 
 export class VmFixture {
@@ -109,7 +111,7 @@ export class VmFixture {
     fs.mkdirSync(this.vmDir);
     fs.writeFileSync(path.join(this.vmDir, 'bhyve_config'), '# stand-in bhyve config\nhostbridge=hostbridge\n');
     this.bhyve = setup.bhyve ?? this.script('bhyve', BHYVE_STAND_IN);
-    this.bhyvectl = this.script('bhyvectl', BHYVECTL_STAND_IN);
+    this.bhyvectl = this.script('bhyvectl', setup.bhyvectl ?? BHYVECTL_STAND_IN);
     fs.writeFileSync(path.join(this.root, 'plan'), (setup.plan ?? ['run']).join('\n') + '\n');
     for (const [state, body] of Object.entries(setup.hooks ?? {})) {
       fs.writeFileSync(path.join(this.vmDir, state), body, { mode: 0o755 });
