@@ -24,6 +24,8 @@ interface Queued {
   reject: (reason: unknown) => void;
   /** A client's command (counted, may be ended); false for the registry's own operations. */
   isCommand: boolean;
+  /** A client's stop: another stop does not end it (both would do the same). */
+  isStop: boolean;
 }
 
 export class LifecycleQueue {
@@ -43,31 +45,35 @@ export class LifecycleQueue {
   }
 
   /** Queues a client's command; throws LimitError (at once) when maxWaiting already wait. */
-  command<T>(operation: () => Promise<T>): Promise<T> {
+  command<T>(operation: () => Promise<T>, { isStop = false } = {}): Promise<T> {
     if (this.commandsWaiting >= this.maxWaiting) {
       throw new LimitError(`VM "${this.vm}" already has ${this.maxWaiting} commands waiting, the limit per VM; try again when they have run`);
     }
-    return this.add(operation, true);
+    return this.add(operation, true, isStop);
   }
 
   /** Queues an operation of the registry's own: never refused, never ended before it runs. */
   internal<T>(operation: () => Promise<T>): Promise<T> {
-    return this.add(operation, false);
+    return this.add(operation, false, false);
   }
 
-  /** Ends every client command still waiting (not the one that runs) with `error`; returns how many. */
-  endWaitingCommands(error: Error): number {
-    if (this.commandsWaiting === 0) return 0;
-    const ended = this.queued.filter((queued) => queued.isCommand);
-    this.queued = this.queued.filter((queued) => !queued.isCommand);
-    this.commandsWaiting = 0;
+  /**
+   * Ends the client commands still waiting (not the one that runs) with `error`, or, with
+   * `spareStops`, all but the stops; returns how many it ended.
+   */
+  endWaitingCommands(error: Error, { spareStops = false } = {}): number {
+    const ends = (queued: Queued): boolean => queued.isCommand && !(spareStops && queued.isStop);
+    const ended = this.queued.filter(ends);
+    if (ended.length === 0) return 0;
+    this.queued = this.queued.filter((queued) => !ends(queued));
+    this.commandsWaiting -= ended.length;
     for (const queued of ended) queued.reject(error);
     return ended.length;
   }
 
-  private add<T>(operation: () => Promise<T>, isCommand: boolean): Promise<T> {
+  private add<T>(operation: () => Promise<T>, isCommand: boolean, isStop: boolean): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.queued.push({ operation, resolve: resolve as (value: unknown) => void, reject, isCommand });
+      this.queued.push({ operation, resolve: resolve as (value: unknown) => void, reject, isCommand, isStop });
       if (isCommand) this.commandsWaiting += 1;
       this.runNext();
     });

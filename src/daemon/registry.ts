@@ -141,8 +141,8 @@ export class Registry implements WorkerListener {
     return entry.queue.command(() => this.startNow(entry));
   }
 
-  private refuseWhileShuttingDown(): void {
-    if (this.stopping) throw new CommandError('INVALID_STATE', 'vmstated is shutting down; it starts no VM now');
+  private refuseWhileShuttingDown(why = 'it starts no VM now'): void {
+    if (this.stopping) throw new CommandError('INVALID_STATE', `vmstated is shutting down; ${why}`);
   }
 
   /** The body of a start, run in the VM's queue slot. */
@@ -164,20 +164,30 @@ export class Registry implements WorkerListener {
   }
 
   /**
-   * A stop ends the commands waiting on the VM (not the one that runs): whatever they would do,
-   * the stop undoes, and it is the admin's way out of a queue someone filled.
+   * A client's stop ends the commands waiting on the VM (not the one that runs, nor another stop):
+   * whatever they would do, the stop undoes, and it is the admin's way out of a queue someone filled.
    */
-  stop(name: string, reason: 'stop' | 'shutdown' = 'stop'): Promise<CommandOutcome> {
+  stop(name: string): Promise<CommandOutcome> {
     const entry = this.mustGet(name);
-    const ended = entry.queue.endWaitingCommands(new SupersededError(`VM "${name}": superseded by a stop before it ran`));
+    this.refuseWhileShuttingDown('it stops every VM itself');
+    const ended = entry.queue.endWaitingCommands(new SupersededError(`VM "${name}": superseded by a stop before it ran`), { spareStops: true });
     if (ended > 0) this.log.info({ vm: name, ended }, `${name}: a stop superseded ${ended} waiting command${ended === 1 ? '' : 's'}`);
-    return entry.queue.command(async () => {
-      // A bhyve left without a worker (its take-over failed) is taken over again, to be stopped.
-      if (entry.worker === null && entry.orphan !== null) await this.adoptBhyve(entry, entry.orphan.run, entry.orphan.restartHistory, entry.orphan.config);
-      const worker = entry.worker;
-      if (worker === null) return { ok: entry.orphan === null, status: entry.status, ...(entry.orphan !== null ? { error: entry.status.failureReason ?? 'bhyve runs without a worker' } : {}) };
-      return this.settle(entry, await this.call(entry, () => worker.api.stop(reason)));
-    });
+    return entry.queue.command(() => this.stopNow(entry, 'stop'), { isStop: true });
+  }
+
+  /** The registry's own stop (the shutdown's, a VM a reload removed): no client's command refuses or ends it. */
+  stopOwn(name: string, reason: 'stop' | 'shutdown'): Promise<CommandOutcome> {
+    const entry = this.mustGet(name);
+    return entry.queue.internal(() => this.stopNow(entry, reason));
+  }
+
+  /** The body of a stop, run in the VM's queue slot. */
+  private async stopNow(entry: VmEntry, reason: 'stop' | 'shutdown'): Promise<CommandOutcome> {
+    // A bhyve left without a worker (its take-over failed) is taken over again, to be stopped.
+    if (entry.worker === null && entry.orphan !== null) await this.adoptBhyve(entry, entry.orphan.run, entry.orphan.restartHistory, entry.orphan.config);
+    const worker = entry.worker;
+    if (worker === null) return { ok: entry.orphan === null, status: entry.status, ...(entry.orphan !== null ? { error: entry.status.failureReason ?? 'bhyve runs without a worker' } : {}) };
+    return this.settle(entry, await this.call(entry, () => worker.api.stop(reason)));
   }
 
   /** restart of a VM that is at rest starts it (as service(8) restart would). */
@@ -195,6 +205,7 @@ export class Registry implements WorkerListener {
 
   failreset(name: string): Promise<CommandOutcome> {
     const entry = this.mustGet(name);
+    this.refuseWhileShuttingDown('it resets no VM now');
     return entry.queue.command(async () => {
       const worker = entry.worker;
       if (worker !== null) {
@@ -418,7 +429,7 @@ export class Registry implements WorkerListener {
       await Promise.all(
         tier.map(async (entry) => {
           try {
-            const outcome = await this.stop(entry.name, 'shutdown');
+            const outcome = await this.stopOwn(entry.name, 'shutdown');
             if (!outcome.ok) this.log.error({ vm: entry.name, error: outcome.error }, 'stop at shutdown failed');
           } catch (err) {
             this.log.error({ vm: entry.name, err }, 'stop at shutdown failed');

@@ -133,7 +133,7 @@ async function applyChangedConfig(registry: Registry, entry: VmEntry, config: Vm
 async function removeEntry(registry: Registry, entry: VmEntry): Promise<void> {
   entry.removing = true;
   try {
-    const outcome = await registry.stop(entry.name, 'stop');
+    const outcome = await registry.stopOwn(entry.name, 'stop');
     if (!outcome.ok) registry.log.error({ vm: entry.name, error: outcome.error }, 'stopping a removed VM failed');
   } finally {
     if (entry.worker === null && registry.get(entry.name) === entry) {

@@ -80,3 +80,19 @@ test('an operation that throws, even at once, rejects its own promise and the li
   await assert.rejects(failing, /boom/);
   assert.equal(await next, 'next');
 });
+
+test('ending the waiting commands may spare the stops: a stop does not end another', async () => {
+  const queue = new LifecycleQueue('web');
+  const log: string[] = [];
+  const first = gate(log, 'first');
+  const running = queue.command(first.operation);
+  const start = queue.command(async () => log.push('start'));
+  const stop = queue.command(async () => log.push('stop'), { isStop: true });
+  assert.equal(queue.endWaitingCommands(new Error('superseded'), { spareStops: true }), 1);
+  await assert.rejects(start, /superseded/);
+  assert.equal(queue.waiting, 1, 'the stop still waits, and counts');
+  first.finish();
+  await running;
+  await stop;
+  assert.deepEqual(log, ['first', 'stop']);
+});

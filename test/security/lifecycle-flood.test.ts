@@ -1,7 +1,7 @@
 /**
  * A VM's owner (nobody, switched to with setpriv) pipelines lifecycle commands with wait:false
  * against a real daemon running as root. Only a few wait on the VM (the rest are refused with
- * LIMIT), a stop supersedes the waiting ones, so root's stop runs right after the step under way,
+ * LIMIT), a stop supersedes the waiting ones (but not another stop), so root's stop runs right after the step under way,
  * and a shutdown drops them at once with one line in the log.
  *
  * web's `restarting` hook holds the first restart until the test creates a file: while it runs,
@@ -72,20 +72,18 @@ test('the owner pipelines 40 restarts and stops: only a few wait, the rest are r
   const { root, states, release } = await webHeldInRestarts(env, t);
   const startOfFlood = states.length;
 
-  // A restart that runs (held in its hook), 19 stops and restarts by turns (each stop supersedes
-  // what waits, so no more than two ever wait), 3 restarts that wait for their outcome (the
-  // waiting commands are then the last stop and these), and 17 restarts over the bound.
-  const alternating: Lifecycle[] = Array.from({ length: 19 }, (_, i) => ({ cmd: i % 2 === 0 ? 'stop' : 'restart', wait: false }));
+  // A restart that runs (held in its hook), a stop and 3 restarts that wait for their outcome (the
+  // bound's worth waiting), and 35 restarts over the bound.
   const waitingForOutcome: Lifecycle[] = Array.from({ length: MAX_WAITING_COMMANDS - 1 }, () => ({ cmd: 'restart', wait: true }));
-  const overBound: Lifecycle[] = Array.from({ length: 40 - 20 - waitingForOutcome.length }, () => ({ cmd: 'restart', wait: false }));
-  const flood = [{ cmd: 'restart', wait: false } as Lifecycle, ...alternating, ...waitingForOutcome, ...overBound];
+  const overBound: Lifecycle[] = Array.from({ length: 40 - 2 - waitingForOutcome.length }, () => ({ cmd: 'restart', wait: false }));
+  const flood: Lifecycle[] = [{ cmd: 'restart', wait: false }, { cmd: 'stop', wait: false }, ...waitingForOutcome, ...overBound];
   const owner = Hostile.pipeline(NOBODY, env.sockpath, requests(flood));
   t.after(() => owner.stop());
 
   const answeredAtOnce = byId(await owner.replies(flood.length - waitingForOutcome.length));
   const accepted = [...answeredAtOnce.values()].filter((reply) => reply.ok).map((reply) => reply.id);
   const refused = [...answeredAtOnce.values()].filter((reply) => !reply.ok);
-  assert.deepEqual(accepted.sort((a, b) => Number(a) - Number(b)), Array.from({ length: 20 }, (_, id) => id), 'the restart under way and the alternating ones are accepted');
+  assert.deepEqual(accepted.sort((a, b) => Number(a) - Number(b)), [0, 1], 'the restart under way and the stop are accepted at once');
   assert.equal(refused.length, overBound.length, 'every command over the bound is refused: the queue does not grow');
   for (const reply of refused) {
     assert.deepEqual(reply.error, { code: 'LIMIT', message: `request ${reply.id} (restart): ${LIMIT_MESSAGE}` });
@@ -95,13 +93,13 @@ test('the owner pipelines 40 restarts and stops: only a few wait, the rest are r
   assert.equal(cli.status, 1, 'vmstatedctl reports the refusal as a failure');
   assert.ok(cli.stderr.includes(LIMIT_MESSAGE), cli.stderr);
 
-  // Root is held to the bound too, but a stop makes room: it ends every waiting command.
+  // Root is held to the bound too, but a stop makes room: it ends every waiting command but a stop.
   const rootRestart = root.request('restart', { vm: 'web', wait: false });
   await assert.rejects(rootRestart, (err: Error & { code?: string }) => err.code === 'LIMIT' && err.message.endsWith(LIMIT_MESSAGE));
   const rootStop = root.request<{ ok: boolean; status: VmStatus }>('stop', { vm: 'web' });
   // While the restart is still held: those that waited for their outcome are told at once.
   const all = byId(await owner.replies(flood.length));
-  for (let id = 20; id < 20 + waitingForOutcome.length; id++) {
+  for (let id = 2; id < 2 + waitingForOutcome.length; id++) {
     assert.deepEqual(all.get(id)?.error, { code: 'INVALID_STATE', message: `request ${id} (restart): VM "web": superseded by a stop before it ran` });
   }
   assert.equal(states.filter((state) => state === 'restarting').length, 1);
@@ -110,15 +108,15 @@ test('the owner pipelines 40 restarts and stops: only a few wait, the rest are r
   release();
   const stopped = await rootStop;
   assert.equal(stopped.status.state, 'stopped');
-  // One restart cycle (the one under way), then root's stop: nothing the owner queued ran.
+  // One restart cycle (the one under way), then the owner's stop (root's finds web stopped): no queued restart ran.
   assert.deepEqual(states.slice(startOfFlood), ['restarting', 'restarted', 'running', 'stopping', 'stop_storage', 'stop_network', 'stopped']);
   assert.equal((await env.status('web')).state, 'stopped');
 
   const log = logMessages(env);
-  assert.equal(log.at(log.indexOf('web: a stop superseded 4 waiting commands', log.indexOf('request 2 (restart) refused: ' + LIMIT_MESSAGE + ' (further refusals of this user in the next minute are not logged)')) + 1), 'stop web requested', 'root\'s stop ended the last stop of the owner and the three waiting restarts');
+  assert.equal(log.at(log.indexOf('web: a stop superseded 3 waiting commands', log.indexOf('request 5 (restart) refused: ' + LIMIT_MESSAGE + ' (further refusals of this user in the next minute are not logged)')) + 1), 'stop web requested', 'root\'s stop ended the three waiting restarts, not the owner\'s stop');
   // Only what was queued is logged as requested: a flood of refusals does not grow the log.
   const queued = [...all.values()].filter((reply) => reply.error?.code !== 'LIMIT').length;
-  assert.equal(queued, flood.length - 17);
+  assert.equal(queued, flood.length - overBound.length);
   assert.equal(log.filter((msg) => /^(restart|stop) web requested$/.test(msg)).length, queued + 1, 'the owner\'s commands that were queued, and root\'s stop');
   assert.equal(log.filter((msg) => msg === 'command failed').length, 0, 'a superseded command is not an error of its own');
   assert.equal(log.filter((msg) => msg.includes(LIMIT_MESSAGE)).length, 2, 'refusals are logged once a minute per user: nobody\'s first, root\'s');
@@ -145,11 +143,17 @@ test('a shutdown drops the commands waiting on a VM at once, with one line in th
   });
 
   // The daemon waits for the restart under way before it stops web: it still answers.
-  const late = Hostile.pipeline(NOBODY, env.sockpath, requests([{ cmd: 'restart', wait: false }, { cmd: 'start', wait: false }]));
+  // Nor can a stop of the owner's end the shutdown's own stop of web (the daemon would exit with web running).
+  const late = Hostile.pipeline(NOBODY, env.sockpath, [
+    ...requests([{ cmd: 'restart', wait: false }, { cmd: 'start', wait: false }, { cmd: 'stop', wait: false }]),
+    { v: 1, id: 3, cmd: 'failreset', args: { vm: 'web' } },
+  ]);
   t.after(() => late.stop());
-  const lateReplies = byId(await late.replies(2));
+  const lateReplies = byId(await late.replies(4));
   assert.deepEqual(lateReplies.get(0)?.error, { code: 'INVALID_STATE', message: 'request 0 (restart): vmstated is shutting down; it starts no VM now' });
   assert.deepEqual(lateReplies.get(1)?.error, { code: 'INVALID_STATE', message: 'request 1 (start): vmstated is shutting down; it starts no VM now' });
+  assert.deepEqual(lateReplies.get(2)?.error, { code: 'INVALID_STATE', message: 'request 2 (stop): vmstated is shutting down; it stops every VM itself' });
+  assert.deepEqual(lateReplies.get(3)?.error, { code: 'INVALID_STATE', message: 'request 3 (failreset): vmstated is shutting down; it resets no VM now' });
   assert.equal(states.at(-1), 'restarting', 'the restart is still held in its hook');
 
   release();
@@ -158,4 +162,26 @@ test('a shutdown drops the commands waiting on a VM at once, with one line in th
   assert.deepEqual(log.filter((msg) => /dropped|command failed/.test(msg)), [`shutting down: ${MAX_WAITING_COMMANDS} waiting commands dropped`], 'one line for all');
   await waitFor('root\'s event stream to carry the stop', () => (states.at(-1) === 'stopped' ? true : undefined));
   assert.equal(states.filter((state) => state === 'restarting').length, 1, 'no queued restart ran');
+});
+
+test('a stop never ends another: root\'s stop waiting behind the owner\'s restart runs, whatever the owner sends meanwhile', { timeout: 120_000 }, async (t) => {
+  const env = envOpenToNobody(t, 'vmstated-lifecycle-stops-');
+  const { root, states, release } = await webHeldInRestarts(env, t);
+  const restart = Hostile.pipeline(NOBODY, env.sockpath, requests([{ cmd: 'restart', wait: false }]));
+  t.after(() => restart.stop());
+  await restart.replies(1);
+  await waitFor('web to be held in its restarting hook', () => (states.includes('restarting') ? true : undefined));
+  const rootStop = root.request<{ ok: boolean; status: VmStatus }>('stop', { vm: 'web' });
+  await waitFor('root\'s stop to wait on web', () => (logMessages(env).includes('stop web requested') ? true : undefined));
+
+  // The owner's stop then start, behind root's stop: neither ends it.
+  const owner = Hostile.pipeline(NOBODY, env.sockpath, requests([{ cmd: 'stop', wait: false }, { cmd: 'start', wait: false }]));
+  t.after(() => owner.stop());
+  assert.deepEqual((await owner.replies(2)).map((reply) => reply.error), [undefined, undefined]);
+  release();
+  const stopped = await rootStop;
+  assert.deepEqual([stopped.ok, stopped.status.state], [true, 'stopped'], 'root\'s stop ran and stopped web');
+  assert.equal(logMessages(env).filter((msg) => msg.includes('superseded')).length, 0);
+  // Then the owner's stop (nothing to do) and start, in that order: web runs again, by its owner's start.
+  await waitFor('the owner\'s start to run', () => (states.at(-1) === 'running' && states.lastIndexOf('stopped') > states.indexOf('restarting') ? true : undefined));
 });
