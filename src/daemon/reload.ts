@@ -7,7 +7,9 @@ import { isDeepStrictEqual } from 'node:util';
 import { clearIdentityCache } from '../auth/authorize.js';
 import type { ConfigDirLoad, VmConfig } from '../config/types.js';
 import type { Registry } from './registry.js';
+import { withTimeout } from './timeout.js';
 import { restingStatus } from './vm-entry.js';
+import { ANSWER_BEFORE_MS } from './worker-liveness.js';
 import type { VmEntry } from './vm-entry.js';
 
 export interface ReloadSummary {
@@ -77,6 +79,7 @@ async function reloadNow(registry: Registry): Promise<ReloadSummary> {
   }
 
   const added: VmEntry[] = [];
+  const handedOver: Array<Promise<void>> = [];
   for (const [name, config] of fresh) {
     const entry = registry.get(name);
     if (entry === undefined) {
@@ -85,9 +88,10 @@ async function reloadNow(registry: Registry): Promise<ReloadSummary> {
       registry.emit({ type: 'vm-added', vm: name, time: new Date().toISOString() });
     } else if (!isDeepStrictEqual(entry.config, config)) {
       summary.changed.push(name);
-      await applyChangedConfig(registry, entry, config);
+      handedOver.push(applyChangedConfig(registry, entry, config));
     }
   }
+  await Promise.all(handedOver);
   for (const entry of [...registry.entries.values()]) {
     if (fresh.has(entry.name) || entry.removing) continue;
     if (broken.names.has(entry.name) || broken.files.has(entry.config.file)) {
@@ -122,10 +126,12 @@ async function applyChangedConfig(registry: Registry, entry: VmEntry, config: Vm
     return;
   }
   try {
-    await worker.api.updateConfig(config);
+    // A worker that hangs must not hold the reload (and every other VM's new config) with it: the
+    // call stays sent, and the worker applies it if it ever answers again.
+    await withTimeout(worker.api.updateConfig(config), ANSWER_BEFORE_MS, `the worker (pid ${worker.pid}) of ${entry.name}`);
     await worker.refreshStatus();
   } catch (err) {
-    registry.log.error({ vm: entry.name, err }, 'cannot pass the new config to the worker');
+    registry.log.error({ vm: entry.name, workerPid: worker.pid, err }, 'cannot pass the new config to the worker');
   }
 }
 

@@ -84,3 +84,32 @@ test('a worker that hangs while it carries out a stop fails the stop within the 
   process.kill(workerPid, 'SIGCONT');
   await env.waitForStatus('web', (status) => status.state === 'stopped', 20_000);
 });
+
+test('a reload does not wait on a worker that hangs: the other VMs get their new config at once, the hung one when it answers again', async (t) => {
+  const env = createVmstatedEnv();
+  t.after(() => env.destroy());
+  env.writeVm('db');
+  env.writeVm('web');
+  await env.startDaemon();
+  for (const vm of ['db', 'web']) assert.equal((await ctl(env, 'start', vm)).status, 0);
+  const { workerPid } = await env.status('web');
+  process.kill(workerPid!, 'SIGSTOP');
+  t.after(() => {
+    try {
+      process.kill(workerPid!, 'SIGCONT');
+    } catch {
+      // gone already
+    }
+  });
+
+  env.writeVm('db', { description: 'new db' });
+  env.writeVm('web', { description: 'new web' });
+  const reload = await ctl(env, 'reload');
+  assert.equal(reload.status, 0, reload.stderr);
+  assert.equal(reload.stdout, 'reloaded: 2 changed (db, web)\n');
+  assert.equal((await env.status('db')).configPending, true, 'db has its new config, waiting for its next start');
+  assert.match(env.daemonLog(), /cannot pass the new config to the worker/);
+
+  process.kill(workerPid!, 'SIGCONT');
+  await waitFor('web\'s worker to take its new config', () => (/configuration changed: it applies at the next start or restart/.test(env.vmLog('web')) ? true : undefined));
+});
