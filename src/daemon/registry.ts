@@ -16,10 +16,10 @@ import { RestingStateStore } from './resting-state.js';
 import type { RestingRecord } from './resting-state.js';
 import { TimeoutError, withTimeout } from './timeout.js';
 import { AT_REST, VmEntry, restingStatus } from './vm-entry.js';
-import { WorkerHandle } from './worker-handle.js';
+import { SILENT_AFTER_MS, WorkerHandle } from './worker-handle.js';
 import type { WorkerListener } from './worker-handle.js';
 import { launchWorker } from './worker-link.js';
-import { WorkerNotAnswering, whileWorkerAnswers } from './worker-liveness.js';
+import { WorkerNotAnswering, noteWorkerSilent, whileWorkerAnswers } from './worker-liveness.js';
 import type { WorkerLink } from './worker-link.js';
 
 export interface RegistryOptions {
@@ -339,6 +339,11 @@ export class Registry implements WorkerListener {
   onStatus(handle: WorkerHandle, status: VmStatus): void {
     const entry = this.entries.get(handle.vm);
     if (entry !== undefined && entry.worker === handle) entry.status = status;
+  }
+
+  onSilent(handle: WorkerHandle): void {
+    const entry = this.entries.get(handle.vm);
+    if (entry !== undefined && entry.worker === handle) noteWorkerSilent(entry, handle, SILENT_AFTER_MS, this.log);
   }
 
   onLost(handle: WorkerHandle): void {

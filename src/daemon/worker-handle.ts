@@ -14,12 +14,16 @@ const EVENT_POLL_MS = 15_000;
 const QUICK_CALL_MS = 5000;
 /** A worker that accepted release() must be gone within this long. */
 const EXIT_WAIT_MS = 10_000;
+/** An events poll not answered this long after it should have returned: the worker hangs. */
+export const SILENT_AFTER_MS = EVENT_POLL_MS + 5000;
 
 export interface WorkerListener {
   onEvents(handle: WorkerHandle, events: VmEvent[]): void;
   onStatus(handle: WorkerHandle, status: VmStatus): void;
   /** The connection ended without release() or detach(): the worker died or hung up. */
   onLost(handle: WorkerHandle): void;
+  /** The worker has not answered an events poll for SILENT_AFTER_MS: it hangs (its next status clears it). */
+  onSilent(handle: WorkerHandle): void;
 }
 
 export class WorkerHandle {
@@ -106,6 +110,7 @@ export class WorkerHandle {
   private async pump(): Promise<void> {
     while (!this.link.isClosed()) {
       let batch: { seq: number; events: VmEvent[] };
+      const silence = setTimeout(() => this.listener.onSilent(this), SILENT_AFTER_MS);
       try {
         batch = await this.api.events(this.seq, EVENT_POLL_MS);
       } catch (err) {
@@ -113,6 +118,8 @@ export class WorkerHandle {
         this.log.warn({ vm: this.vm, err }, 'reading worker events failed; retrying');
         await new Promise((resolve) => setTimeout(resolve, 1000));
         continue;
+      } finally {
+        clearTimeout(silence);
       }
       this.seq = batch.seq;
       // An empty poll still refreshes the status: a change without an event (the VM log became

@@ -56,9 +56,18 @@ async function answersWithin(entry: VmEntry, worker: WorkerHandle, ms: number, l
   } catch (err) {
     // A lost connection is reported by the caller as such (and onLost recovers the VM).
     if (!(err instanceof TimeoutError) || done?.aborted === true) throw err;
-    const problem = `its worker (pid ${worker.pid}) does not answer`;
-    if (entry.worker === worker) entry.status = { ...entry.status, workerProblem: problem } as StatusWithWorkerProblem;
-    log.error({ vm: entry.name, workerPid: worker.pid, waitedMs: ms }, `${entry.name}: ${problem}`);
-    throw new WorkerNotAnswering(problem);
+    throw new WorkerNotAnswering(noteWorkerSilent(entry, worker, ms, log));
   }
+}
+
+/**
+ * Marks the VM's status with its worker's silence (until the worker's next status replaces it),
+ * logs it, and returns the note. Also called when an events poll of the worker goes unanswered
+ * (worker-handle.ts), so that `status` says so before any command is tried.
+ */
+export function noteWorkerSilent(entry: VmEntry, worker: WorkerHandle, waitedMs: number, log: Logger): string {
+  const problem = `its worker (pid ${worker.pid}) does not answer`;
+  if (entry.worker === worker) entry.status = { ...entry.status, workerProblem: problem } as StatusWithWorkerProblem;
+  log.error({ vm: entry.name, workerPid: worker.pid, waitedMs }, `${entry.name}: ${problem}`);
+  return problem;
 }
