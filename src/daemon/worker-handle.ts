@@ -14,8 +14,11 @@ const EVENT_POLL_MS = 15_000;
 const QUICK_CALL_MS = 5000;
 /** A worker that accepted release() must be gone within this long. */
 const EXIT_WAIT_MS = 10_000;
-/** An events poll not answered this long after it should have returned: the worker hangs. */
-export const SILENT_AFTER_MS = EVENT_POLL_MS + 5000;
+/**
+ * An events poll not answered this long after it started (15 s after it should have returned,
+ * however loaded the host): the worker hangs.
+ */
+export const SILENT_AFTER_MS = EVENT_POLL_MS + 15_000;
 
 export interface WorkerListener {
   onEvents(handle: WorkerHandle, events: VmEvent[]): void;

@@ -1,7 +1,7 @@
 /**
  * A VM worker that hangs (SIGSTOP) while its VM runs: a command on the VM fails promptly with
  * `its worker (pid N) does not answer` instead of waiting for the call's bound (minutes), status
- * shows it (by itself, within 20 s), and once the worker answers again (SIGCONT) the VM is stopped as usual.
+ * shows it (by itself, within 30 s), and once the worker answers again (SIGCONT) the VM is stopped as usual.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -30,7 +30,7 @@ test('a stop on a VM whose worker hangs fails at once with "does not answer"; af
     }
   });
   // status says so by itself, before any command is tried: the registry's events poll goes unanswered.
-  const noticed = (await env.waitForStatus('web', (s) => (s as WithWorkerProblem).workerProblem !== undefined, 30_000)) as WithWorkerProblem;
+  const noticed = (await env.waitForStatus('web', (s) => (s as WithWorkerProblem).workerProblem !== undefined, 45_000)) as WithWorkerProblem;
   assert.equal(noticed.workerProblem, `its worker (pid ${workerPid}) does not answer`);
   // ctl() gives up after 30 s: without the liveness check the stop waits for the call's bound (about 16 min).
   const stop = await ctl(env, 'stop', 'web');
