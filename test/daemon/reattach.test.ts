@@ -110,8 +110,11 @@ test('a VM that came to rest while no registry ran gives its worker back when th
   client.close();
   await killAndWait(first);
 
-  const poweroff = spawnSync(process.execPath, [BHYVECTL_SIM_BIN, '--vm=web', '--sim-guest=poweroff'], { env: env.env, encoding: 'utf8' });
-  assert.equal(poweroff.status, 0, poweroff.stderr);
+  // The guest powers off while no registry runs (asked again should its bhyve be between two runs).
+  await waitFor('web\'s guest to take the power-off', () => {
+    const poweroff = spawnSync(process.execPath, [BHYVECTL_SIM_BIN, '--vm=web', '--sim-guest=poweroff'], { env: env.env, encoding: 'utf8' });
+    return poweroff.status === 0 ? true : undefined;
+  }).catch((error: Error) => assert.fail(`${error.message}\n--- web.log ---\n${env.vmLog('web')}`));
   await waitFor('the worker to stop web on its own', () => (/-> stopped\b/.test(env.vmLog('web')) ? true : undefined));
   assert.equal(isAlive(started.workerPid!), true, 'the worker waits for a registry to report to');
 
