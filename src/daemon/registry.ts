@@ -15,7 +15,7 @@ import { recoverLostWorker } from './reattach.js';
 import { RestingStateStore } from './resting-state.js';
 import type { RestingRecord } from './resting-state.js';
 import { TimeoutError, withTimeout } from './timeout.js';
-import { AT_REST, VmEntry, restingStatus } from './vm-entry.js';
+import { AT_REST, VmEntry, restingStatus, statusAfter } from './vm-entry.js';
 import { SILENT_AFTER_MS, WorkerHandle } from './worker-handle.js';
 import type { WorkerListener } from './worker-handle.js';
 import { launchWorker } from './worker-link.js';
@@ -317,9 +317,7 @@ export class Registry implements WorkerListener {
   onEvents(handle: WorkerHandle, events: VmEvent[]): void {
     const entry = this.entries.get(handle.vm);
     for (const event of events) {
-      if (entry !== undefined && entry.worker === handle && event.type === 'state') {
-        entry.status = { ...entry.status, state: event.state, since: event.time, failureReason: event.failureReason ?? entry.status.failureReason };
-      }
+      if (entry !== undefined && entry.worker === handle) entry.status = statusAfter(entry.status, event);
       this.emit(event);
     }
     // A VM that came to rest by itself (guest poweroff, failure) gives its worker back.

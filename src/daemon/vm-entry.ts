@@ -1,7 +1,7 @@
 /** The registry's record of one configured VM: its last good config, last known status, worker. */
 import path from 'node:path';
 import type { VmConfig } from '../config/types.js';
-import type { VmState, VmStatus } from '../protocol/types.js';
+import type { VmEvent, VmState, VmStatus } from '../protocol/types.js';
 import type { BhyveRun } from '../../workers/api.js';
 import { vmStatus } from '../protocol/vm-status.js';
 import { LifecycleQueue } from './lifecycle-queue.js';
@@ -23,6 +23,24 @@ export function restingStatus(config: VmConfig, previous?: VmStatus): VmStatus {
     since: previous?.since ?? new Date().toISOString(),
     configPending: false,
   });
+}
+
+/**
+ * The last known status with one of its worker's events applied, until the worker's next status
+ * replaces it: a state with its time and failure reason, and bhyve's pid from its launch and exit,
+ * so that `status` never shows a VM running without the pid of its bhyve.
+ */
+export function statusAfter(status: VmStatus, event: VmEvent): VmStatus {
+  switch (event.type) {
+    case 'state':
+      return { ...status, state: event.state, since: event.time, failureReason: event.failureReason ?? status.failureReason };
+    case 'launch':
+      return { ...status, pid: event.pid };
+    case 'exit':
+      return status.pid === event.pid ? { ...status, pid: null, lastExit: event.exit } : status;
+    default:
+      return status;
+  }
 }
 
 /** What `status` shows as the description of a VM kept running after its config was removed. */
