@@ -24,8 +24,10 @@ interface Queued {
   reject: (reason: unknown) => void;
   /** A client's command (counted, may be ended); false for the registry's own operations. */
   isCommand: boolean;
-  /** A client's stop: another stop does not end it (both would do the same). */
+  /** A client's stop: another stop does not end it, but shares its outcome (both would do the same). */
   isStop: boolean;
+  /** What its callers wait for: a stop that comes while this one waits is given the same. */
+  outcome?: Promise<unknown>;
 }
 
 export class LifecycleQueue {
@@ -44,8 +46,14 @@ export class LifecycleQueue {
     return this.commandsWaiting;
   }
 
-  /** Queues a client's command; throws LimitError (at once) when maxWaiting already wait. */
+  /**
+   * Queues a client's command; throws LimitError (at once) when maxWaiting already wait. A stop
+   * that comes while another stop waits is not queued again: it shares that one's outcome, so a
+   * stop (root's included) is never refused for stops others queued.
+   */
   command<T>(operation: () => Promise<T>, { isStop = false } = {}): Promise<T> {
+    const waitingStop = isStop ? this.queued.find((queued) => queued.isStop) : undefined;
+    if (waitingStop?.outcome !== undefined) return waitingStop.outcome as Promise<T>;
     if (this.commandsWaiting >= this.maxWaiting) {
       throw new LimitError(`VM "${this.vm}" already has ${this.maxWaiting} commands waiting, the limit per VM; try again when they have run`);
     }
@@ -72,11 +80,15 @@ export class LifecycleQueue {
   }
 
   private add<T>(operation: () => Promise<T>, isCommand: boolean, isStop: boolean): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      this.queued.push({ operation, resolve: resolve as (value: unknown) => void, reject, isCommand, isStop });
-      if (isCommand) this.commandsWaiting += 1;
-      this.runNext();
+    let queued: Queued | undefined;
+    const outcome = new Promise<T>((resolve, reject) => {
+      queued = { operation, resolve: resolve as (value: unknown) => void, reject, isCommand, isStop };
     });
+    queued!.outcome = outcome;
+    this.queued.push(queued!);
+    if (isCommand) this.commandsWaiting += 1;
+    this.runNext();
+    return outcome;
   }
 
   private runNext(): void {

@@ -164,8 +164,9 @@ export class Registry implements WorkerListener {
   }
 
   /**
-   * A client's stop ends the commands waiting on the VM (not the one that runs, nor another stop):
-   * whatever they would do, the stop undoes, and it is the admin's way out of a queue someone filled.
+   * A client's stop ends the commands waiting on the VM (not the one that runs; a waiting stop it
+   * joins, lifecycle-queue.ts): whatever they would do, the stop undoes, and it is the admin's way
+   * out of a queue someone filled.
    */
   stop(name: string): Promise<CommandOutcome> {
     const entry = this.mustGet(name);

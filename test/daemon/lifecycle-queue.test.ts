@@ -96,3 +96,19 @@ test('ending the waiting commands may spare the stops: a stop does not end anoth
   await stop;
   assert.deepEqual(log, ['first', 'stop']);
 });
+
+test('a stop that comes while another waits shares its outcome: it is neither queued again nor refused at the bound', async () => {
+  const queue = new LifecycleQueue('web');
+  const log: string[] = [];
+  const first = gate(log, 'first');
+  const running = queue.command(first.operation);
+  const waiting = Array.from({ length: MAX_WAITING_COMMANDS - 1 }, (_, i) => queue.command(async () => log.push(`waiting ${i}`)));
+  const stop = queue.command(async () => log.push('stop'), { isStop: true });
+  assert.equal(queue.waiting, MAX_WAITING_COMMANDS);
+  const rootStop = queue.command(async () => log.push('second stop'), { isStop: true });
+  assert.equal(rootStop, stop, 'the same outcome');
+  assert.equal(queue.waiting, MAX_WAITING_COMMANDS, 'nothing more waits');
+  first.finish();
+  await Promise.all([running, ...waiting, stop, rootStop]);
+  assert.deepEqual(log, ['first', 'waiting 0', 'waiting 1', 'waiting 2', 'stop']);
+});

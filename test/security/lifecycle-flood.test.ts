@@ -174,7 +174,7 @@ test('a stop never ends another: root\'s stop waiting behind the owner\'s restar
   const rootStop = root.request<{ ok: boolean; status: VmStatus }>('stop', { vm: 'web' });
   await waitFor('root\'s stop to wait on web', () => (logMessages(env).includes('stop web requested') ? true : undefined));
 
-  // The owner's stop then start, behind root's stop: neither ends it.
+  // The owner's stop (it shares root's) then start, behind root's stop: neither ends it.
   const owner = Hostile.pipeline(NOBODY, env.sockpath, requests([{ cmd: 'stop', wait: false }, { cmd: 'start', wait: false }]));
   t.after(() => owner.stop());
   assert.deepEqual((await owner.replies(2)).map((reply) => reply.error), [undefined, undefined]);
@@ -182,6 +182,6 @@ test('a stop never ends another: root\'s stop waiting behind the owner\'s restar
   const stopped = await rootStop;
   assert.deepEqual([stopped.ok, stopped.status.state], [true, 'stopped'], 'root\'s stop ran and stopped web');
   assert.equal(logMessages(env).filter((msg) => msg.includes('superseded')).length, 0);
-  // Then the owner's stop (nothing to do) and start, in that order: web runs again, by its owner's start.
+  // Then the owner's start: web runs again, by its owner's start.
   await waitFor('the owner\'s start to run', () => (states.at(-1) === 'running' && states.lastIndexOf('stopped') > states.indexOf('restarting') ? true : undefined));
 });
